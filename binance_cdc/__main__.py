@@ -1,0 +1,3 @@
+from binance_cdc.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The `binance-cdc` command line: thin subcommands over the library."""

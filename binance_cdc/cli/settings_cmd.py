@@ -1,0 +1,26 @@
+"""`binance-cdc settings`: every setting, its variable and default."""
+
+from __future__ import annotations
+
+import argparse
+
+from binance_cdc.settings import Settings, settings_table
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("settings", help="list every setting (--markdown for the README)")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    rows = settings_table()
+    if args.markdown:
+        print("| variable | default | meaning |\n|---|---|---|")
+        for var, default, doc in rows:
+            print(f"| `{var}` | `{default}` | {doc} |")
+    else:
+        width = max(len(var) for var, _, _ in rows)
+        for var, default, doc in rows:
+            print(f"{var:<{width}}  {default:<28}  {doc}")
+    return 0

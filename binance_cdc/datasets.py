@@ -1,0 +1,169 @@
+"""The five datasets, declared once.
+
+Everything else is checked against or derived from this module: the Postgres
+DDL in sql/, the Cassandra replica tables in cassandra/schema.cql, the stream's
+envelope schemas and the extractor's row tuples. ``tests/unit/test_datasets.py``
+proves the DDL files agree with it.
+
+Types are logical; each maps to exactly one type per system:
+
+=========  ============  ==========  ======================================
+kind       PostgreSQL    Cassandra   Debezium JSON (our connector config)
+=========  ============  ==========  ======================================
+text       text          text        string
+decimal    numeric       decimal     string (decimal.handling.mode=string)
+bigint     bigint        bigint      int64
+int        integer       int         int32
+boolean    boolean       boolean     boolean
+timestamp  timestamptz   timestamp   ISO-8601 string (io.debezium.time.ZonedTimestamp)
+=========  ============  ==========  ======================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["text", "decimal", "bigint", "int", "boolean", "timestamp"]
+
+POSTGRES_TYPES: dict[str, str] = {
+    "text": "text", "decimal": "numeric", "bigint": "bigint", "int": "integer",
+    "boolean": "boolean", "timestamp": "timestamp with time zone",
+}
+CASSANDRA_TYPES: dict[str, str] = {
+    "text": "text", "decimal": "decimal", "bigint": "bigint", "int": "int",
+    "boolean": "boolean", "timestamp": "timestamp",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One replicated table: its columns, primary key and Binance endpoint."""
+
+    name: str
+    endpoint: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    partition_key: tuple[str, ...]
+    """Cassandra partition key of the replica table (a prefix of primary_key)."""
+    description: str
+
+    def __post_init__(self) -> None:
+        names = self.column_names
+        missing = [k for k in self.primary_key if k not in names]
+        if missing:
+            raise ValueError(f"{self.name}: primary key columns {missing} are not declared")
+        if self.primary_key[: len(self.partition_key)] != self.partition_key:
+            raise ValueError(f"{self.name}: partition key must be a prefix of the primary key")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def clustering_key(self) -> tuple[str, ...]:
+        return self.primary_key[len(self.partition_key):]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+def _cols(*spec: tuple[str, Kind] | tuple[str, Kind, bool]) -> tuple[Column, ...]:
+    return tuple(Column(*s) for s in spec)
+
+
+RECENT_TRADES = Dataset(
+    name="recent_trades",
+    endpoint="/api/v3/trades",
+    description="Every trade of a symbol since the first poll (gaps backfilled); insert-only.",
+    columns=_cols(
+        ("symbol", "text"), ("trade_id", "bigint"), ("price", "decimal"), ("qty", "decimal"),
+        ("quote_qty", "decimal"), ("trade_time", "timestamp"), ("is_buyer_maker", "boolean"),
+        ("is_best_match", "boolean"),
+    ),
+    primary_key=("symbol", "trade_id"),
+    partition_key=("symbol", "trade_id"),
+)
+
+ORDER_BOOK = Dataset(
+    name="order_book",
+    endpoint="/api/v3/depth",
+    description="The current top-N price levels per side; levels are inserted, updated and deleted.",
+    columns=_cols(
+        ("symbol", "text"), ("side", "text"), ("price", "decimal"), ("quantity", "decimal"),
+        ("last_update_id", "bigint"), ("updated_at", "timestamp"),
+    ),
+    primary_key=("symbol", "side", "price"),
+    partition_key=("symbol",),
+)
+
+KLINES = Dataset(
+    name="klines",
+    endpoint="/api/v3/klines",
+    description="Candles per symbol and interval; the open candle is upserted until it closes.",
+    columns=_cols(
+        ("symbol", "text"), ("interval", "text"), ("open_time", "timestamp"),
+        ("close_time", "timestamp"), ("open", "decimal"), ("high", "decimal"), ("low", "decimal"),
+        ("close", "decimal"), ("volume", "decimal"), ("quote_volume", "decimal"),
+        ("trade_count", "bigint"), ("taker_buy_base_volume", "decimal"),
+        ("taker_buy_quote_volume", "decimal"), ("is_closed", "boolean"),
+    ),
+    primary_key=("symbol", "interval", "open_time"),
+    partition_key=("symbol", "interval"),
+)
+
+DAILY_TICKER = Dataset(
+    name="daily_ticker",
+    endpoint="/api/v3/ticker/24hr",
+    description="Rolling 24h statistics, one row per symbol, updated every poll.",
+    columns=_cols(
+        ("symbol", "text"), ("price_change", "decimal"), ("price_change_percent", "decimal"),
+        ("weighted_avg_price", "decimal"), ("prev_close_price", "decimal"),
+        ("last_price", "decimal"), ("last_qty", "decimal"), ("bid_price", "decimal"),
+        ("bid_qty", "decimal"), ("ask_price", "decimal"), ("ask_qty", "decimal"),
+        ("open_price", "decimal"), ("high_price", "decimal"), ("low_price", "decimal"),
+        ("volume", "decimal"), ("quote_volume", "decimal"), ("open_time", "timestamp"),
+        ("close_time", "timestamp"), ("first_id", "bigint"), ("last_id", "bigint"),
+        ("trade_count", "bigint"),
+    ),
+    primary_key=("symbol",),
+    partition_key=("symbol",),
+)
+
+LATEST_PRICES = Dataset(
+    name="latest_prices",
+    endpoint="/api/v3/ticker/price",
+    description="The last price per symbol; written only when it changed.",
+    columns=_cols(("symbol", "text"), ("price", "decimal"), ("updated_at", "timestamp")),
+    primary_key=("symbol",),
+    partition_key=("symbol",),
+)
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (RECENT_TRADES, ORDER_BOOK, KLINES, DAILY_TICKER, LATEST_PRICES)
+}
+
+# Columns every Cassandra replica row carries besides the Postgres columns.
+REPLICA_META_COLUMNS: tuple[Column, ...] = _cols(
+    ("source_lsn", "bigint"),        # the change's WAL position; also its write timestamp
+    ("source_ts", "timestamp"),      # commit time in Postgres (Debezium source.ts_ms)
+    ("written_at", "timestamp"),     # when the stream wrote the row
+)
+
+
+def dataset(name: str) -> Dataset:
+    """Look a dataset up by table name, with an error that lists the valid names."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}") from None

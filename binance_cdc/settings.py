@@ -1,0 +1,336 @@
+"""Every setting of binance-cdc, in one object.
+
+Each section reads environment variables with its own prefix (and an optional
+``.env`` file in the working directory); the defaults run the local stack.
+Load once at the entry point with :func:`load_settings` and pass the sections
+down: no other module reads ``os.environ``. Secrets are ``SecretStr`` so they
+never show up in logs or reprs. ``binance-cdc settings`` prints the table in
+the README from these classes.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from binance_cdc.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore",
+                              env_file_encoding="utf-8")
+
+
+def _split_list(value: object) -> object:
+    """Comma-separated env values become lists ("BTCUSDT,ETHUSDT")."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class StackSettings(BaseSettings):
+    """Where the local stack keeps its files and how the JVMs are sized."""
+
+    model_config = _section("STACK_")
+
+    home: Path = PROJECT_ROOT / ".stack"
+    """Data, logs, pid files and the resolved jars of every local service."""
+    java: str = "java"
+    """The Java 17 executable that runs Kafka, Connect and Cassandra."""
+    mvn: str = "mvn"
+    """The Maven executable that resolves the service jars."""
+    start_timeout_s: float = 180.0
+    """How long `stack up` waits for one service to answer."""
+    stop_timeout_s: float = 60.0
+    """How long `stack down` waits for one service to exit before SIGKILL."""
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.home / "jars"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+
+class PostgresSettings(BaseSettings):
+    """The PostgreSQL server holding the `binance` schema."""
+
+    model_config = _section("POSTGRES_")
+
+    host: str = "127.0.0.1"
+    """Host the extractor, Debezium and verify connect to."""
+    port: int = 5432
+    """TCP port of PostgreSQL."""
+    database: str = "binance"
+    """Database that holds the `binance` schema."""
+    schema_name: str = Field("binance", validation_alias="POSTGRES_SCHEMA")
+    """Schema of the replicated tables."""
+    user: str = "binance"
+    """Role the extractor writes with (owns the schema)."""
+    password: SecretStr = SecretStr("binance")
+    """Password of POSTGRES_USER."""
+    admin_user: str = "postgres"
+    """Superuser of the local cluster (creates roles and the database)."""
+    admin_password: SecretStr = SecretStr("postgres")
+    """Password of POSTGRES_ADMIN_USER."""
+    debezium_user: str = "debezium"
+    """Replication role Debezium logs in with (REPLICATION, SELECT only)."""
+    debezium_password: SecretStr = SecretStr("debezium")
+    """Password of POSTGRES_DEBEZIUM_USER; reaches Connect through a config provider."""
+    bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
+    """Where initdb, pg_ctl and postgres live (Debian's postgresql-15)."""
+    os_user: str = "postgres"
+    """OS account that runs the server when the launcher runs as root."""
+
+    def dsn(self, *, admin: bool = False, database: str | None = None) -> str:
+        user, password = ((self.admin_user, self.admin_password) if admin
+                          else (self.user, self.password))
+        return (f"host={self.host} port={self.port} dbname={database or self.database} "
+                f"user={user} password={password.get_secret_value()} connect_timeout=5")
+
+
+class KafkaSettings(BaseSettings):
+    """The single-node KRaft Kafka broker."""
+
+    model_config = _section("KAFKA_")
+
+    host: str = "127.0.0.1"
+    """Host clients connect to."""
+    port: int = 9092
+    """Broker (PLAINTEXT) port."""
+    controller_port: int = 9093
+    """KRaft controller port."""
+    heap: str = "512m"
+    """JVM heap of the broker."""
+    topic_prefix: str = "binance"
+    """Debezium topic.prefix; topics are <prefix>.<schema>.<table>."""
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class ConnectSettings(BaseSettings):
+    """The Kafka Connect worker running Debezium."""
+
+    model_config = _section("CONNECT_")
+
+    host: str = "127.0.0.1"
+    """Host of the Connect REST API."""
+    port: int = 8083
+    """Port of the Connect REST API."""
+    heap: str = "768m"
+    """JVM heap of the worker."""
+    group_id: str = "binance-connect"
+    """Connect cluster group id (names the worker's internal topics)."""
+    connector_name: str = "binance-postgres"
+    """Name the Debezium connector is registered under."""
+    slot_lag_warn_bytes: int = 64 * 1024 * 1024
+    """`connector status` warns when the replication slot retains more WAL than this."""
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class CassandraSettings(BaseSettings):
+    """The Cassandra node the stream writes to."""
+
+    model_config = _section("CASSANDRA_")
+
+    host: str = "127.0.0.1"
+    """CQL contact point."""
+    port: int = 9042
+    """CQL native transport port."""
+    storage_port: int = 7000
+    """Inter-node port (bound even by a single node)."""
+    jmx_port: int = 7199
+    """Local JMX port for nodetool."""
+    heap: str = "1G"
+    """JVM heap of the node."""
+    keyspace: str = "binance"
+    """Keyspace of the replica, query and dead-letter tables."""
+    replication_class: str = "SimpleStrategy"
+    """Replication strategy of the keyspace."""
+    replication_factor: int = 1
+    """Replication factor of the keyspace."""
+
+
+class SparkSettings(BaseSettings):
+    """The Structured Streaming job."""
+
+    model_config = _section("SPARK_")
+
+    master: str = "local[2]"
+    """Spark master URL."""
+    driver_memory: str = "1g"
+    """Driver heap (set before the JVM starts)."""
+    checkpoint_dir: Path = PROJECT_ROOT / ".stack" / "data" / "spark-checkpoint"
+    """Where the streaming query keeps offsets; delete to replay from the earliest offset."""
+    trigger_seconds: float = 1.0
+    """Micro-batch trigger interval."""
+    max_offsets_per_trigger: int = 50_000
+    """Upper bound of records read per micro-batch."""
+
+
+class BinanceSettings(BaseSettings):
+    """The Binance REST API (or the bundled simulator)."""
+
+    model_config = _section("BINANCE_")
+
+    base_url: str = "https://api.binance.com"
+    """REST base URL; point it at the simulator (http://127.0.0.1:8765) for offline runs."""
+    symbols: Annotated[list[str], NoDecode] = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
+    """Symbols to extract, comma-separated."""
+    timeout_s: float = 10.0
+    """Per-request timeout."""
+    weight_budget_per_minute: int = 4800
+    """Slow down before X-MBX-USED-WEIGHT-1M reaches this (the exchange limit is 6000)."""
+    max_retries: int = 5
+    """Retries for connection errors, 5xx and 429."""
+    backoff_base_s: float = 0.5
+    """First retry delay; doubles each attempt."""
+    max_retry_after_s: float = 120.0
+    """Longest 429 Retry-After the extractor waits out before failing the dataset."""
+
+    _split_symbols = field_validator("symbols", mode="before")(_split_list)
+
+
+class ExtractSettings(BaseSettings):
+    """What the extractor pulls and how often."""
+
+    model_config = _section("EXTRACT_")
+
+    datasets: Annotated[list[str], NoDecode] = [
+        "recent_trades", "order_book", "klines", "daily_ticker", "latest_prices"]
+    """Datasets to run, comma-separated."""
+    prices_interval_s: float = 10.0
+    """Seconds between latest_prices polls."""
+    trades_interval_s: float = 10.0
+    """Seconds between recent_trades polls."""
+    depth_interval_s: float = 30.0
+    """Seconds between order_book polls."""
+    klines_interval_s: float = 60.0
+    """Seconds between klines polls."""
+    tickers_interval_s: float = 60.0
+    """Seconds between daily_ticker polls."""
+    depth_limit: int = 20
+    """Order-book levels per side kept in Postgres."""
+    trades_limit: int = 1000
+    """Trades asked for per /trades call (max 1000)."""
+    kline_intervals: Annotated[list[str], NoDecode] = ["1m"]
+    """Kline intervals, comma-separated (1m,5m,1h...)."""
+    klines_backfill: int = 500
+    """Candles fetched per symbol and interval on the first run."""
+    backfill_max_pages: int = 20
+    """historicalTrades pages one poll may spend on a trade-id gap."""
+
+    _split = field_validator("datasets", "kline_intervals", mode="before")(_split_list)
+
+
+class SimulatorSettings(BaseSettings):
+    """The local exchange simulator."""
+
+    model_config = _section("SIMULATOR_")
+
+    host: str = "127.0.0.1"
+    """Interface the simulator listens on."""
+    port: int = 8765
+    """Port the simulator listens on."""
+    seed: int = 42
+    """Seed of the deterministic market."""
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class Settings(BaseModel):
+    """All sections; build with :func:`load_settings`."""
+
+    stack: StackSettings = Field(default_factory=StackSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    connect: ConnectSettings = Field(default_factory=ConnectSettings)
+    cassandra: CassandraSettings = Field(default_factory=CassandraSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    binance: BinanceSettings = Field(default_factory=BinanceSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+
+
+SECTIONS: dict[str, type[BaseSettings]] = {
+    name: field.default_factory  # type: ignore[misc]
+    for name, field in Settings.model_fields.items()
+}
+
+
+def load_settings() -> Settings:
+    """Read every section from the environment (and .env); raise ConfigError on bad values."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+@functools.cache
+def env_var_for(section: str, field_name: str) -> str:
+    """The environment variable that sets ``section.field_name`` (for error messages)."""
+    cls = SECTIONS[section]
+    field = cls.model_fields[field_name]
+    if isinstance(field.validation_alias, str):
+        return field.validation_alias
+    return f"{cls.model_config.get('env_prefix', '')}{field_name}".upper()
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting, for the README."""
+    import ast
+    import inspect
+
+    rows: list[tuple[str, str, str]] = []
+    for section, cls in SECTIONS.items():
+        docs = _attribute_docstrings(ast.parse(inspect.getsource(cls)))
+        for name, field in cls.model_fields.items():
+            default = field.default
+            if isinstance(default, SecretStr):
+                default = "(secret)"
+            elif isinstance(default, Path):
+                default = str(default).replace(str(PROJECT_ROOT), ".")
+            elif isinstance(default, list):
+                default = ",".join(default)
+            rows.append((env_var_for(section, name), str(default), docs.get(name, "")))
+    return rows
+
+
+def _attribute_docstrings(module: object) -> dict[str, str]:
+    import ast
+
+    cls_node = module.body[0]  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    body = cls_node.body
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            docs[node.target.id] = following.value.value.strip()
+    return docs
+
