@@ -1,0 +1,1 @@
+"""Cassandra: the replica, query and dead-letter tables the stream writes."""

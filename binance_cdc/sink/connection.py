@@ -1,0 +1,47 @@
+"""One way to open a Cassandra session, shared by the sink, verify and the launcher."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from binance_cdc.errors import SinkError
+from binance_cdc.settings import CassandraSettings
+
+# Cassandra 5.0 speaks protocol v5; saying so skips the driver's noisy downgrade dance.
+PROTOCOL_VERSION = 5
+
+
+def new_cluster(cass: CassandraSettings, *, timeout_s: float = 5.0):  # noqa: ANN201
+    from cassandra.cluster import Cluster
+    from cassandra.policies import DCAwareRoundRobinPolicy
+
+    return Cluster([cass.host], port=cass.port, protocol_version=PROTOCOL_VERSION,
+                   load_balancing_policy=DCAwareRoundRobinPolicy(),
+                   connect_timeout=timeout_s, control_connection_timeout=timeout_s)
+
+
+@contextlib.contextmanager
+def cassandra_session(cass: CassandraSettings, *, keyspace: str | None = None,
+                      timeout_s: float = 5.0) -> Iterator[object]:
+    """A connected session; driver errors become :class:`SinkError`."""
+    from cassandra import DriverException
+    from cassandra.cluster import NoHostAvailable
+
+    cluster = new_cluster(cass, timeout_s=timeout_s)
+    # The driver logs every failed connection attempt at ERROR; our error says it once.
+    driver_log = logging.getLogger("cassandra.cluster")
+    previous = driver_log.level
+    driver_log.setLevel(logging.CRITICAL)
+    try:
+        try:
+            session = cluster.connect(keyspace)
+        except (NoHostAvailable, DriverException, OSError) as exc:
+            raise SinkError(f"cannot reach Cassandra at {cass.host}:{cass.port} ({exc}); is it "
+                            "running? (`binance-cdc stack status`)", retryable=True) from exc
+        finally:
+            driver_log.setLevel(previous)
+        yield session
+    finally:
+        cluster.shutdown()

@@ -1,0 +1,124 @@
+"""Starting, finding and stopping the processes the launcher owns.
+
+Every service we start gets a pid file; a pid counts as ours only while its
+command line still contains the service's marker (its config path under the
+stack home), so a recycled pid is never signalled. Nothing here kills by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PidFile:
+    path: Path
+    marker: str
+    """A string the process's command line must contain for the pid to be ours."""
+
+    def read(self) -> int | None:
+        try:
+            return int(self.path.read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return None
+
+    def write(self, pid: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(f"{pid}\n")
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def running_pid(self) -> int | None:
+        """The pid if that process is alive and still ours, else None (and the file goes)."""
+        pid = self.read()
+        if pid is None:
+            return None
+        if is_alive(pid) and self.marker in cmdline(pid):
+            return pid
+        self.remove()
+        return None
+
+
+def _reap(pid: int) -> None:
+    # A service started by this very process (tests call the launcher in-process)
+    # stays a zombie until waited for; reap it so it stops counting as alive.
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def is_alive(pid: int) -> bool:
+    _reap(pid)
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return None
+
+
+def spawn(argv: list[str], *, log_path: Path, cwd: Path, env: dict[str, str] | None = None,
+          user: str | None = None) -> int:
+    """Start ``argv`` detached (own session), output appended to ``log_path``; return its pid."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as out:
+        out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        out.flush()
+        proc = subprocess.Popen(  # noqa: S603 - argv is built by the launcher, never a shell
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, user=user, close_fds=True)
+    log.debug("spawned pid %s: %s", proc.pid, argv[0])
+    return proc.pid
+
+
+def terminate(pid: int, *, timeout_s: float, sig: int = signal.SIGTERM) -> bool:
+    """Send ``sig``, wait up to ``timeout_s`` for exit, then SIGKILL. True if it had to be killed."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    if wait_exit(pid, timeout_s):
+        return False
+    log.warning("pid %s did not exit within %.0fs; sending SIGKILL", pid, timeout_s)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    wait_exit(pid, 10.0)
+    return True
+
+
+def wait_exit(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while is_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

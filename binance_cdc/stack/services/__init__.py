@@ -1,0 +1,1 @@
+"""One module per local service; each is a :class:`~.base.Service`."""

@@ -1,0 +1,98 @@
+"""What the launcher needs to know about one local service."""
+
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from binance_cdc.settings import Settings, env_var_for
+from binance_cdc.stack.process import PidFile
+
+
+@dataclass(frozen=True)
+class Port:
+    host: str
+    port: int
+    env_var: str
+    """The setting that moves this port, for the "port taken" error."""
+
+
+class Service(abc.ABC):
+    """A process the launcher starts, probes and stops.
+
+    Constructors only store settings; files are written in :meth:`prepare`.
+    """
+
+    name: str
+    settings_section: str
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stack = settings.stack
+
+    # -- layout ------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.stack.data_dir / self.name
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.stack.run_dir / self.name
+
+    @property
+    def log_file(self) -> Path:
+        """The service's own log (what `stack logs` shows)."""
+        return self.stack.logs_dir / f"{self.name}.log"
+
+    @property
+    def console_file(self) -> Path:
+        """Where the process's stdout/stderr go (JVM crashes land here)."""
+        return self.stack.logs_dir / f"{self.name}.out"
+
+    @property
+    def pid_file(self) -> PidFile:
+        return PidFile(self.stack.run_dir / f"{self.name}.pid", marker=self.marker)
+
+    @property
+    def marker(self) -> str:
+        return str(self.conf_dir)
+
+    def port(self, field: str) -> Port:
+        section = getattr(self.settings, self.settings_section)
+        return Port(section.host, getattr(section, field), env_var_for(self.settings_section, field))
+
+    # -- behaviour ---------------------------------------------------------
+    @abc.abstractmethod
+    def ports(self) -> list[Port]:
+        """Every TCP port the service binds; the first is its main one."""
+
+    @abc.abstractmethod
+    def prepare(self) -> None:
+        """Write config files and initialise storage (idempotent)."""
+
+    @abc.abstractmethod
+    def argv(self) -> list[str]:
+        """The command that runs the service in the foreground."""
+
+    @abc.abstractmethod
+    def probe(self) -> str:
+        """Ask the service a real question; return a short description or raise."""
+
+    def run_as(self) -> str | None:
+        """OS user to run as (None: the launcher's own)."""
+        return None
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def after_ready(self) -> None:
+        """Work that needs the running service (roles, schemas)."""
+
+
+def jvm_common(heap: str) -> list[str]:
+    """Heap and GC sizing shared by the JVM services on a 2-core machine."""
+    return [f"-Xms{heap}" if heap.lower().endswith("g") else "-Xms256m", f"-Xmx{heap}",
+            "-XX:+UseG1GC", "-XX:ParallelGCThreads=2", "-XX:ConcGCThreads=1",
+            "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]
