@@ -205,6 +205,8 @@ class BinanceSettings(BaseSettings):
     """Retries for connection errors, 5xx and 429."""
     backoff_base_s: float = 0.5
     """First retry delay; doubles each attempt."""
+    backoff_max_s: float = 30.0
+    """Longest delay between two retries of a connection error or 5xx."""
     max_retry_after_s: float = 120.0
     """Longest 429 Retry-After the extractor waits out before failing the dataset."""
 
@@ -239,6 +241,12 @@ class ExtractSettings(BaseSettings):
     """Candles fetched per symbol and interval on the first run."""
     backfill_max_pages: int = 20
     """historicalTrades pages one poll may spend on a trade-id gap."""
+    historical_trades_limit: int = 1000
+    """Trades asked for per /historicalTrades page when backfilling a gap (max 1000)."""
+    ticker_batch_size: int = 20
+    """Symbols per multi-symbol ticker/24hr call (up to 20 cost weight 2, 21-100 cost 40)."""
+    symbols_refresh_s: float = 3600.0
+    """How often the symbol list is checked again against /api/v3/exchangeInfo."""
 
     _split = field_validator("datasets", "kline_intervals", mode="before")(_split_list)
 
@@ -254,6 +262,12 @@ class SimulatorSettings(BaseSettings):
     """Port the simulator listens on."""
     seed: int = 42
     """Seed of the deterministic market."""
+    extra_symbols: int = 0
+    """Synthetic symbols (SIM001USDT...) served besides the built-in ones, e.g. for benchmarks."""
+    trade_rate_scale: float = 1.0
+    """Multiplies every symbol's trades per second."""
+    weight_limit: int = 6000
+    """Request weight per minute before the simulator answers 429 (then 418)."""
 
     @property
     def url(self) -> str:

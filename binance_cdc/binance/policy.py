@@ -1,0 +1,130 @@
+"""Retry and rate-limit policy, as plain objects the client consults.
+
+:class:`RetryPolicy` answers "may this failed call be tried again, and after how
+long?"; :class:`WeightBudget` answers "may I spend this much request weight now,
+or how long must I wait first?". Neither sleeps nor performs I/O, so both are
+unit-tested with a fake clock; the client (``client.py``) owns the one loop
+that uses them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from binance_cdc.errors import (
+    BinanceApiError, BinanceServerError, IpBannedError, RateLimitedError,
+)
+from binance_cdc.settings import BinanceSettings
+
+RETRYABLE_STATUSES: frozenset[int] = frozenset({500, 502, 503, 504})
+"""5xx answers worth retrying for an idempotent GET (others are client or ban errors)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying a failed GET again.
+
+    * connection errors, timeouts and :data:`RETRYABLE_STATUSES` -> exponential
+      backoff ``backoff_base_s * 2**attempt``, capped at ``backoff_max_s``;
+    * 429 -> exactly the server's ``Retry-After`` (never less: calling earlier is
+      what gets an IP banned), unless it exceeds ``max_retry_after_s``;
+    * 418 (banned), unknown symbols, malformed payloads, other 4xx -> never.
+    """
+
+    max_retries: int = 5
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    max_retry_after_s: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: BinanceSettings) -> RetryPolicy:
+        return cls(max_retries=settings.max_retries, backoff_base_s=settings.backoff_base_s,
+                   backoff_max_s=settings.backoff_max_s,
+                   max_retry_after_s=settings.max_retry_after_s)
+
+    def delay(self, attempt: int, error: BinanceApiError) -> float | None:
+        """Seconds to wait before retry number ``attempt + 1`` (0-based), or None to give up."""
+        if attempt >= self.max_retries:
+            return None
+        if isinstance(error, IpBannedError):
+            return None
+        if isinstance(error, RateLimitedError):
+            if error.retry_after > self.max_retry_after_s:
+                return None
+            return max(error.retry_after, 0.0)
+        if isinstance(error, BinanceServerError):
+            return min(self.backoff_base_s * (2 ** attempt), self.backoff_max_s)
+        return None
+
+
+class WeightBudget:
+    """Keeps the used request weight of the current minute below ``budget``.
+
+    Binance counts weight per IP in fixed one-minute windows and reports the
+    running total in ``X-MBX-USED-WEIGHT-1M``. The budget trusts that header
+    whenever a response carries it, adds its own forecast for calls in flight,
+    and tells the caller to wait for the next window rather than cross
+    ``budget`` (set below the exchange's 6000 so other clients on the same IP
+    have room and we never see a 429 in normal operation).
+    """
+
+    def __init__(self, budget: int, *, window_s: float = 60.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        if budget <= 0:
+            raise ValueError(f"weight budget must be positive, got {budget}")
+        self.budget = budget
+        self.window_s = window_s
+        self._clock = clock
+        self._window = -1
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def _window_of(self, now: float) -> int:
+        return math.floor(now / self.window_s)
+
+    def _roll(self, now: float) -> None:
+        window = self._window_of(now)
+        if window != self._window:
+            self._window, self._used = window, 0
+
+    @property
+    def used(self) -> int:
+        """Weight used in the current window, as far as we know."""
+        with self._lock:
+            self._roll(self._clock())
+            return self._used
+
+    def headroom(self) -> int:
+        """Weight still available in this window before the budget is reached."""
+        return max(self.budget - self.used, 0)
+
+    def wait_for(self, cost: int) -> float:
+        """Seconds to wait before a call costing ``cost`` fits the budget (0 if it fits now)."""
+        with self._lock:
+            now = self._clock()
+            self._roll(now)
+            if self._used + cost <= self.budget or self._used == 0:
+                return 0.0
+            return (self._window + 1) * self.window_s - now
+
+    def spend(self, cost: int) -> None:
+        """Record a call about to be made (the forecast until its response says otherwise)."""
+        with self._lock:
+            self._roll(self._clock())
+            self._used += cost
+
+    def observe(self, used_header: str | None) -> None:
+        """Adopt the server's count from ``X-MBX-USED-WEIGHT-1M`` (ignored when absent or bad)."""
+        if used_header is None:
+            return
+        try:
+            used = int(used_header)
+        except ValueError:
+            return
+        with self._lock:
+            self._roll(self._clock())
+            self._used = used

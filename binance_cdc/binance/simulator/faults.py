@@ -1,0 +1,97 @@
+"""Failures the simulator can be told to produce, for tests and demos.
+
+A :class:`Fault` matches requests by path (and symbol, for ``unknown_symbol``)
+and fires ``times`` times (None: until cleared). Switch them on in-process
+(``server.faults.add(Fault(...))``) or over HTTP: ``POST /sim/faults`` with a
+JSON body like ``{"kind": "429", "path": "/api/v3/trades", "times": 1,
+"retry_after": 1}``; ``DELETE /sim/faults`` clears them, ``GET`` lists them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+KINDS = ("429", "418", "500", "malformed", "bad_value", "slow", "unknown_symbol")
+"""429/418/500: that status; malformed: truncated JSON; bad_value: a number replaced by
+"not-a-number"; slow: answer after ``delay_s``; unknown_symbol: -1121 for ``symbol``."""
+
+
+@dataclass
+class Fault:
+    """One switchable failure."""
+
+    kind: str
+    path: str | None = None
+    times: int | None = 1
+    retry_after: float = 1.0
+    delay_s: float = 0.0
+    symbol: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.kind == "unknown_symbol" and not self.symbol:
+            raise ValueError("an unknown_symbol fault needs a symbol")
+
+    def matches(self, path: str, symbols: list[str]) -> bool:
+        if self.path is not None and self.path != path:
+            return False
+        return self.kind != "unknown_symbol" or self.symbol in symbols
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Fault:
+        fields = {k: body[k] for k in ("kind", "path", "times", "retry_after", "delay_s", "symbol")
+                  if k in body}
+        return cls(**fields)
+
+
+class FaultPlan:
+    """The active faults; thread-safe, consumed first-added first."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(f) for f in self._faults]
+
+    def take(self, path: str, symbols: list[str]) -> Fault | None:
+        """The first fault matching this request, counting one use of it."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(path, symbols):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+
+def corrupt_first_number(payload: Any) -> bool:
+    """Replace the first decimal string in ``payload`` with "not-a-number" (in place)."""
+    if isinstance(payload, dict):
+        items: list[tuple[Any, Any]] = list(payload.items())
+    elif isinstance(payload, list):
+        items = list(enumerate(payload))
+    else:
+        return False
+    for key, value in items:
+        if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+            payload[key] = "not-a-number"
+            return True
+        if corrupt_first_number(value):
+            return True
+    return False
