@@ -1,0 +1,1 @@
+"""PostgreSQL: the store the extractor writes and Debezium reads."""
