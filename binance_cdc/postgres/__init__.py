@@ -1,1 +1,1 @@
-"""PostgreSQL: the store the extractor writes and Debezium reads."""
+"""PostgreSQL: connection handling and batch writes (the lead's schema.py applies sql/)."""

@@ -1,0 +1,1 @@
+"""Benchmarks behind `binance-cdc bench <what>`; each returns figures, the CLI prints them."""
