@@ -58,3 +58,8 @@ def pg_conn(settings: Settings) -> Iterator[object]:
         yield conn
     finally:
         conn.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Lifecycle tests stop, kill and wipe the shared stack: run them after everything else.
+    items.sort(key=lambda item: item.get_closest_marker("stack") is not None)

@@ -14,11 +14,13 @@ PROTOCOL_VERSION = 5
 
 
 def new_cluster(cass: CassandraSettings, *, timeout_s: float = 5.0):  # noqa: ANN201
-    from cassandra.cluster import Cluster
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy
 
+    profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy(),
+                               request_timeout=max(timeout_s, 10.0))
     return Cluster([cass.host], port=cass.port, protocol_version=PROTOCOL_VERSION,
-                   load_balancing_policy=DCAwareRoundRobinPolicy(),
+                   execution_profiles={EXEC_PROFILE_DEFAULT: profile},
                    connect_timeout=timeout_s, control_connection_timeout=timeout_s)
 
 

@@ -119,9 +119,8 @@ class Stack:
 
     def _spawn(self, service: Service) -> None:
         service.prepare()
-        pid = process.spawn(service.argv(), log_path=service.console_file, cwd=service.conf_dir
-                            if service.conf_dir.exists() else self.settings.stack.home,
-                            env=service.env(), user=service.run_as())
+        pid = process.spawn(service.argv(), log_path=service.console_file, env=service.env(),
+                            user=service.run_as())
         service.pid_file.write(pid)
         log.info("%s starting (pid %s)", service.name, pid)
 

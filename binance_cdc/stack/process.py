@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +49,8 @@ class PidFile:
 
 
 def _reap(pid: int) -> None:
-    # A service started by this very process (tests call the launcher in-process)
-    # stays a zombie until waited for; reap it so it stops counting as alive.
+    # A service spawned by this very process (tests call the launcher in-process)
+    # stays a zombie until waited for.
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
@@ -58,13 +58,25 @@ def _reap(pid: int) -> None:
 
 
 def is_alive(pid: int) -> bool:
+    """True while any thread of the process still runs.
+
+    A killed JVM's main thread turns zombie before its other threads finish
+    exiting and release the ports, so the leader's state alone is not enough.
+    """
     _reap(pid)
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            state = stat.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return state not in ("Z", "X")
+    return any(_task_state(pid, task) not in ("Z", "X", "") for task in tasks)
+
+
+def _task_state(pid: int, task: str) -> str:
+    try:
+        with open(f"/proc/{pid}/task/{task}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return ""
 
 
 def cmdline(pid: int) -> str:
@@ -84,18 +96,29 @@ def rss_bytes(pid: int) -> int | None:
     return None
 
 
-def spawn(argv: list[str], *, log_path: Path, cwd: Path, env: dict[str, str] | None = None,
+def spawn(argv: list[str], *, log_path: Path, env: dict[str, str] | None = None,
           user: str | None = None) -> int:
-    """Start ``argv`` detached (own session), output appended to ``log_path``; return its pid."""
+    """Start ``argv`` detached (own session), output appended to ``log_path``; return its pid.
+
+    ``user`` runs it under another account through setpriv, which execs rather
+    than forks, so the pid we record is the service's own.
+    """
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *argv]
+        argv[0] = shutil.which("setpriv") or argv[0]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as out:
         out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
-        out.flush()
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by the launcher, never a shell
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, user=user, close_fds=True)
-    log.debug("spawned pid %s: %s", proc.pid, argv[0])
-    return proc.pid
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND)
+    try:
+        pid = os.posix_spawnp(argv[0], argv, dict(os.environ if env is None else env), setsid=True,
+                             file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                                           (os.POSIX_SPAWN_DUP2, fd, 1),
+                                           (os.POSIX_SPAWN_DUP2, fd, 2)])
+    finally:
+        os.close(fd)
+    log.debug("spawned pid %s: %s", pid, argv[0])
+    return pid
 
 
 def terminate(pid: int, *, timeout_s: float, sig: int = signal.SIGTERM) -> bool:
