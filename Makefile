@@ -1,0 +1,22 @@
+# The two commands of the README, and a few helpers.
+PYTHON ?= python3
+
+.PHONY: setup demo test stop reset status
+
+setup:            ## install packages, Python requirements and service jars
+	bash scripts/setup.sh
+
+demo:             ## the whole pipeline on the exchange simulator
+	bash scripts/demo.sh
+
+test:             ## start the stack and run every test against it
+	bash scripts/test.sh
+
+stop:             ## stop every service the launcher started
+	$(PYTHON) -m binance_cdc stack down
+
+reset:            ## stop everything and delete all service data
+	$(PYTHON) -m binance_cdc stack reset
+
+status:
+	$(PYTHON) -m binance_cdc stack status
