@@ -99,7 +99,9 @@ class Extractor:
         if skipped:
             details["skipped"] = skipped
         status = "failed" if error else ("partial" if outcome.partial else "ok")
-        result = RunResult(name, started, datetime.now(timezone.utc), status, outcome.loaded,
+        # A failed run lists the symbols it attempted; a successful one those it loaded.
+        symbols = (self.registry.current() or self.registry.configured) if error else outcome.loaded
+        result = RunResult(name, started, datetime.now(timezone.utc), status, symbols,
                            outcome.counts, spent.requests, spent.weight, spent.waited_s, error,
                            details)
         record(self.store, result)

@@ -43,6 +43,10 @@ class SymbolRegistry:
             self._checked_at = now
         return list(self._valid)
 
+    def current(self) -> list[str]:
+        """The last checked list, without checking (empty before the first check)."""
+        return list(self._valid)
+
     def mark_unknown(self, symbol: str, reason: str) -> None:
         """Drop ``symbol`` until the next check (a per-symbol call answered -1121)."""
         if symbol in self._valid:

@@ -1,6 +1,6 @@
 """Failures the simulator can be told to produce, for tests and demos.
 
-A :class:`Fault` matches requests by path (and symbol, for ``unknown_symbol``)
+A :class:`Fault` matches requests by path and optionally by symbol
 and fires ``times`` times (None: until cleared). Switch them on in-process
 (``server.faults.add(Fault(...))``) or over HTTP: ``POST /sim/faults`` with a
 JSON body like ``{"kind": "429", "path": "/api/v3/trades", "times": 1,
@@ -36,9 +36,10 @@ class Fault:
             raise ValueError("an unknown_symbol fault needs a symbol")
 
     def matches(self, path: str, symbols: list[str]) -> bool:
+        """Applies to a request of ``path`` naming ``symbols`` (``symbol`` narrows any kind)."""
         if self.path is not None and self.path != path:
             return False
-        return self.kind != "unknown_symbol" or self.symbol in symbols
+        return self.symbol is None or self.symbol in symbols
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Fault:

@@ -247,6 +247,11 @@ class Market:
             market.advance(self.now_ms())
         return market
 
+    def delist(self, symbol: str) -> None:
+        """Stop listing ``symbol``: every endpoint answers -1121 and exchangeInfo omits it."""
+        with self.lock:
+            self.symbols.pop(symbol)
+
     def set_trade_rate(self, symbol: str, trades_per_s: float) -> None:
         """Change one symbol's trade rate from now on (tests: trade faster than polls)."""
         with self.lock:

@@ -67,8 +67,8 @@ class SimulatorServer:
 
     def start(self) -> SimulatorServer:
         """Serve in a daemon thread (tests); returns self."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="simulator",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        name="simulator", daemon=True)
         self._thread.start()
         return self
 
