@@ -19,6 +19,7 @@ place and chain the original (``raise ... from exc``).
     │   └── PayloadError            a response that is not what the API documents
     ├── StoreError                  PostgreSQL
     ├── ConnectError                Kafka Connect REST / the Debezium connector
+    │   └── ConnectorFailedError    the connector or a task is FAILED (trace + likely cause)
     ├── StreamError                 the Spark job
     └── SinkError                   Cassandra
 """
@@ -138,6 +139,17 @@ class StoreError(BinanceCdcError):
 
 class ConnectError(BinanceCdcError):
     """Kafka Connect's REST API, or the connector it runs, reported a problem."""
+
+
+class ConnectorFailedError(ConnectError):
+    """The connector or one of its tasks reported FAILED."""
+
+    def __init__(self, name: str, trace: str, cause: str) -> None:
+        head = "\n    ".join(trace.strip().splitlines()[:6])
+        super().__init__(f"connector {name} FAILED. Likely cause: {cause}\n    {head}")
+        self.name = name
+        self.trace = trace
+        self.cause = cause
 
 
 class StreamError(BinanceCdcError):

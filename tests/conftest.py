@@ -63,3 +63,6 @@ def pg_conn(settings: Settings) -> Iterator[object]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Lifecycle tests stop, kill and wipe the shared stack: run them after everything else.
     items.sort(key=lambda item: item.get_closest_marker("stack") is not None)
+
+
+pytest_plugins = ["tests.integration.cdc_fixtures"]

@@ -21,11 +21,6 @@ class ConnectService(Service):
     def properties_file(self):  # noqa: ANN201
         return self.conf_dir / "connect-distributed.properties"
 
-    @property
-    def secrets_file(self):  # noqa: ANN201
-        """Credentials the connector config reads through Connect's FileConfigProvider."""
-        return self.conf_dir / "secrets.properties"
-
     def ports(self) -> list[Port]:
         return [self.port("port")]
 
@@ -36,15 +31,13 @@ class ConnectService(Service):
             "host": connect.host, "port": connect.port,
             "plugin_path": self.stack.jars_dir / "connect-plugins",
         })
-        self.write_secrets()
 
-    def write_secrets(self) -> None:
+    def env(self) -> dict[str, str]:
+        # The connector JSON names these through Connect's EnvVarConfigProvider
+        # (${env:...}), so no credential is ever written into a config file.
         pg = self.settings.postgres
-        self.secrets_file.parent.mkdir(parents=True, exist_ok=True)
-        self.secrets_file.touch(mode=0o600)
-        self.secrets_file.write_text(
-            f"database.user={pg.debezium_user}\n"
-            f"database.password={pg.debezium_password.get_secret_value()}\n")
+        return {**super().env(), "BINANCE_CDC_DEBEZIUM_USER": pg.debezium_user,
+                "BINANCE_CDC_DEBEZIUM_PASSWORD": pg.debezium_password.get_secret_value()}
 
     def argv(self) -> list[str]:
         return [self.stack.java, *jvm_common(self.settings.connect.heap),

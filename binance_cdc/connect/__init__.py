@@ -1,0 +1,1 @@
+"""Kafka Connect: the REST client and the Debezium connector it runs."""

@@ -1,0 +1,48 @@
+-- What Debezium needs in the binance database. Run as the table owner
+-- (the extractor's role); the role itself is created in 01_roles.sql.
+
+-- Heartbeats: Debezium runs heartbeat.action.query against this table every
+-- heartbeat interval, so its publication always has fresh WAL to confirm and
+-- the replication slot's confirmed LSN advances while the market tables are
+-- idle (otherwise an idle slot pins WAL forever).
+CREATE TABLE IF NOT EXISTS binance.debezium_heartbeat (
+    id       integer     PRIMARY KEY,
+    beat_at  timestamptz NOT NULL
+);
+
+-- Signals: a row here asks Debezium for an incremental snapshot of a table
+-- (`binance-cdc connector snapshot TABLE`); Debezium also writes its snapshot
+-- watermarks here.
+CREATE TABLE IF NOT EXISTS binance.debezium_signal (
+    id    varchar(64)   PRIMARY KEY,
+    type  varchar(32)   NOT NULL,
+    data  varchar(2048)
+);
+
+-- Before-images. DEFAULT (the primary key) is enough to delete or update a
+-- row by key downstream. FULL where the old values carry meaning: the
+-- previous quantity of a price level and the previous price of a symbol,
+-- both tiny tables where the extra WAL is negligible.
+ALTER TABLE binance.recent_trades  REPLICA IDENTITY DEFAULT;
+ALTER TABLE binance.klines         REPLICA IDENTITY DEFAULT;
+ALTER TABLE binance.daily_ticker   REPLICA IDENTITY DEFAULT;
+ALTER TABLE binance.order_book     REPLICA IDENTITY FULL;
+ALTER TABLE binance.latest_prices  REPLICA IDENTITY FULL;
+
+-- Exactly the replicated tables plus Debezium's two helper tables; never
+-- extraction_runs. Created here (not by Debezium) so its role needs no
+-- CREATE rights; SET TABLE makes re-runs converge to this list.
+SELECT 'CREATE PUBLICATION binance_cdc'
+WHERE NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'binance_cdc') \gexec
+ALTER PUBLICATION binance_cdc SET TABLE
+    binance.recent_trades, binance.order_book, binance.klines,
+    binance.daily_ticker, binance.latest_prices,
+    binance.debezium_heartbeat, binance.debezium_signal;
+
+-- Debezium may read the schema (for snapshots) and write only its helpers.
+SELECT format('GRANT USAGE ON SCHEMA binance TO %I', :'debezium_user') \gexec
+SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA binance TO %I', :'debezium_user') \gexec
+SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA binance GRANT SELECT ON TABLES TO %I',
+              :'debezium_user') \gexec
+SELECT format('GRANT INSERT, UPDATE ON binance.debezium_heartbeat TO %I', :'debezium_user') \gexec
+SELECT format('GRANT INSERT, UPDATE, DELETE ON binance.debezium_signal TO %I', :'debezium_user') \gexec
