@@ -118,7 +118,8 @@ def _per_symbol_weight(settings: Settings) -> dict[str, int]:
     }
 
 
-def bench_weight(settings: Settings, symbol_counts: Sequence[int] = (10, 100)) -> list[WeightFigures]:
+def bench_weight(settings: Settings,
+                 symbol_counts: Sequence[int] = (10, 100)) -> list[WeightFigures]:
     """Weight of a first and a steady-state cycle for each symbol count, vs call-per-symbol."""
     market = Market(settings.simulator.seed, extra_symbols=max(symbol_counts))
     server = SimulatorServer(market, weight_limit=10**9).start()

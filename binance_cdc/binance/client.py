@@ -51,7 +51,7 @@ class CallStats:
 
 
 def symbols_param(symbols: Sequence[str]) -> str:
-    """The ``symbols`` query value: a compact JSON array (non-ASCII kept, requests URL-encodes it)."""
+    """The ``symbols`` query value: compact JSON, non-ASCII kept (requests URL-encodes it)."""
     return json.dumps(list(symbols), separators=(",", ":"), ensure_ascii=False)
 
 
@@ -236,7 +236,8 @@ def _translate(response: requests.Response, path: str, params: Mapping[str, Any]
                                   retryable=status in RETRYABLE_STATUSES)
     if code == BAD_SYMBOL_CODE:
         named = symbol or str(params.get("symbol") or params.get("symbols") or "?")
-        return UnknownSymbolError(named, f"{path}: invalid symbol {named!r} (code -1121: "
-                                  f"{message}); delisted or renamed? remove it from BINANCE_SYMBOLS")
+        return UnknownSymbolError(
+            named, f"{path}: invalid symbol {named!r} (code -1121: {message}); "
+            "delisted or renamed? remove it from BINANCE_SYMBOLS")
     return BinanceApiError(f"{path} rejected the request (HTTP {status}, code {code}): {message}",
                            status=status, code=code)

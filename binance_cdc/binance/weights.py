@@ -27,7 +27,7 @@ _FIXED: dict[str, int] = {
 
 
 def _symbol_count(params: Mapping[str, object]) -> int | None:
-    """Symbols named by a request: 1 for ``symbol``, the list length for ``symbols``, None for all."""
+    """Symbols a request names: 1 for ``symbol``, the list length for ``symbols``, None: all."""
     if params.get("symbol"):
         return 1
     raw = params.get("symbols")

@@ -18,6 +18,7 @@ from binance_cdc.extract.base import Context, Outcome, fetch_per_symbol
 from binance_cdc.postgres.store import copy_upsert
 
 PAGE = 1000  # the endpoint's maximum limit
+_OPEN_TIME = KLINES.column_names.index("open_time")
 
 
 def _ms(moment: datetime) -> int:
@@ -54,20 +55,35 @@ def extract(ctx: Context) -> Outcome:
     return outcome
 
 
+def interval_ms(interval: str) -> int | None:
+    """Length of a kline interval in ms; None for the calendar month (1M)."""
+    unit = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+    if interval[-1:] in unit and interval[:-1].isdigit():
+        return int(interval[:-1]) * unit[interval[-1]]
+    return None
+
+
 def _fetch_interval(ctx: Context, symbol: str, interval: str, last: datetime | None,
                     server_ms: int) -> list[tuple[object, ...]]:
-    if last is None:  # first run: the newest candles, bounded by EXTRACT_KLINES_BACKFILL
-        payload = ctx.client.klines(symbol, interval,
-                                    limit=max(1, min(ctx.settings.klines_backfill, PAGE)))
+    backfill = max(1, ctx.settings.klines_backfill)
+    pages = max(1, ctx.settings.backfill_max_pages)
+    length = interval_ms(interval)
+    if last is None and (backfill <= PAGE or length is None):
+        # First run: the newest candles in one call (a month interval cannot be counted back).
+        payload = ctx.client.klines(symbol, interval, limit=min(backfill, PAGE))
         return kline_rows(symbol, interval, payload, server_ms)
-    # From the last stored candle on (it may have been open): page forward until caught up.
+    if last is None:  # first run with a longer backfill: count back, then page forward
+        assert length is not None
+        start = (server_ms // length - backfill + 1) * length
+        pages = -(-backfill // PAGE)
+    else:  # from the last stored candle on (it may have been open)
+        start = _ms(last)
     rows: list[tuple[object, ...]] = []
-    start = _ms(last)
-    for _ in range(max(1, ctx.settings.backfill_max_pages)):
+    for _ in range(pages):
         payload: Any = ctx.client.klines(symbol, interval, start_time_ms=start, limit=PAGE)
         page = kline_rows(symbol, interval, payload, server_ms)
         rows += page
         if len(page) < PAGE:
             break
-        start = _ms(page[-1][KLINES.column_names.index("open_time")]) + 1  # type: ignore[arg-type]
+        start = _ms(page[-1][_OPEN_TIME]) + 1  # type: ignore[arg-type]
     return rows

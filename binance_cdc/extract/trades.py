@@ -6,6 +6,7 @@ id of the new answer are missing; they are fetched page by page with
 ``fromId`` as long as the page limit (EXTRACT_BACKFILL_MAX_PAGES) and the weight
 budget allow. What is left is recorded as ``open_gaps`` in the run log and
 retried by the next poll, so every trade id since the first poll ends up stored.
+Ids the exchange skips over (``unavailable``) are logged once and not retried.
 """
 
 from __future__ import annotations
@@ -63,24 +64,28 @@ def extract(ctx: Context) -> Outcome:
     carried = _open_gaps(ctx, symbols)
     gaps_found: dict[str, list[Gap]] = {}
     open_gaps: dict[str, list[Gap]] = {}
+    unavailable: dict[str, list[Gap]] = {}
     backfilled: dict[str, int] = {}
 
     def fetch(symbol: str) -> list[tuple[object, ...]]:
         rows = trade_rows(symbol, ctx.client.trades(symbol, ctx.settings.trades_limit))
         gaps = list(carried.get(symbol, []))
-        gap = new_gap(last_ids.get(symbol), rows[0][_ID] if rows else None)  # type: ignore[arg-type]
+        first_recent = int(rows[0][_ID]) if rows else None  # type: ignore[call-overload]
+        gap = new_gap(last_ids.get(symbol), first_recent)
         if gap:
             gaps_found[symbol] = [gap]
             gaps.append(gap)
         if gaps:
-            extra = _backfill(ctx, symbol, gaps)
+            extra, left, lost = _backfill(ctx, symbol, gaps)
             backfilled[symbol] = len(extra)
-            left = remaining_gaps(gaps, {r[_ID] for r in extra})  # type: ignore[misc]
             if left:
                 open_gaps[symbol] = left
                 log.warning("recent_trades %s: trade ids %s not backfilled yet (page or weight "
-                            "budget spent); the next poll retries", symbol,
-                            ", ".join(f"{a}..{b}" for a, b in left))
+                            "budget spent); the next poll retries", symbol, _ranges(left))
+            if lost:
+                unavailable[symbol] = lost
+                log.warning("recent_trades %s: the exchange returned no trades with ids %s",
+                            symbol, _ranges(lost))
             rows = extra + rows
         return rows
 
@@ -89,31 +94,49 @@ def extract(ctx: Context) -> Outcome:
     if rows:
         with ctx.store.transaction() as cur:
             outcome.counts = copy_upsert(cur, table, RECENT_TRADES, rows, on_conflict="nothing")
-    outcome.details = {"gaps_found": gaps_found, "backfilled": backfilled,
-                       "open_gaps": open_gaps}
-    outcome.partial = bool(open_gaps)
+    outcome.details = {key: value for key, value in (
+        ("gaps_found", gaps_found), ("backfilled", backfilled), ("open_gaps", open_gaps),
+        ("unavailable", unavailable)) if value}
+    outcome.partial = bool(open_gaps or unavailable)
     return outcome
 
 
-def _backfill(ctx: Context, symbol: str, gaps: list[Gap]) -> list[tuple[object, ...]]:
-    """Trades inside ``gaps`` from /historicalTrades, within the page and weight budget."""
+def _ranges(gaps: list[Gap]) -> str:
+    return ", ".join(f"{a}..{b}" for a, b in gaps)
+
+
+def _backfill(ctx: Context, symbol: str,
+              gaps: list[Gap]) -> tuple[list[tuple[object, ...]], list[Gap], list[Gap]]:
+    """Trades inside ``gaps`` from /historicalTrades, within the page and weight budget.
+
+    Returns the rows, the gaps left for the next poll (budget spent) and the ids a
+    page skipped over (the exchange has no such trade; never retried).
+    """
     limit = max(1, min(ctx.settings.historical_trades_limit, 1000))
     cost = request_weight(HISTORICAL)
     pages = 0
     out: list[tuple[object, ...]] = []
+    left: list[Gap] = []
+    lost: list[Gap] = []
     for low, high in gaps:
         from_id = low
         while from_id <= high:
             if pages >= ctx.settings.backfill_max_pages or ctx.client.budget.headroom() < cost:
-                return out
+                left.append((from_id, high))
+                break
             page: Any = ctx.client.historical_trades(symbol, from_id, limit)
             pages += 1
             rows = trade_rows(symbol, page, endpoint=HISTORICAL)
             if not rows:
+                lost.append((from_id, high))
                 break
-            out += [r for r in rows if low <= r[_ID] <= high]  # type: ignore[operator]
-            from_id = max(int(rows[-1][_ID]) + 1, from_id + 1)  # type: ignore[call-overload]
-    return out
+            last = int(rows[-1][_ID])  # type: ignore[call-overload]
+            inside = [r for r in rows if from_id <= r[_ID] <= high]  # type: ignore[operator]
+            lost += remaining_gaps([(from_id, min(last, high))],
+                                   {int(r[_ID]) for r in inside})  # type: ignore[call-overload]
+            out += inside
+            from_id = max(last + 1, from_id + 1)
+    return out, left, lost
 
 
 def _open_gaps(ctx: Context, symbols: list[str]) -> dict[str, list[Gap]]:

@@ -54,3 +54,13 @@ def test_catch_up_after_downtime_pages_forward(make_extractor, sim_clock, db, sy
     times = [r[0] for r in candles(db, symbol)]
     assert len(times) == 35
     assert all((b - a).total_seconds() == 60 for a, b in zip(times, times[1:]))
+
+
+def test_first_run_backfill_longer_than_one_page(make_extractor, db, sym):
+    symbol = sym("BNBUSDT")
+    (result,) = make_extractor(["BNBUSDT"], datasets=["klines"], klines_backfill=1100,
+                               kline_intervals=["1m"]).run_cycle()
+    # The simulator's history is 120 minutes: everything it has, in order, no duplicates.
+    times = [r[0] for r in candles(db, symbol)]
+    assert result.counts.inserted == len(times) == 121
+    assert result.requests == 1 + 1 + 1  # exchangeInfo, time, one page of klines

@@ -31,7 +31,8 @@ class Fault:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise ValueError(f"unknown fault kind {self.kind!r}; "
+                             f"expected one of {', '.join(KINDS)}")
         if self.kind == "unknown_symbol" and not self.symbol:
             raise ValueError("an unknown_symbol fault needs a symbol")
 

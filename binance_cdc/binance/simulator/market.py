@@ -47,7 +47,8 @@ DEFAULT_SPECS: tuple[SymbolSpec, ...] = (
                40_000_000, 3.0),
     SymbolSpec("PEPEUSDT", Decimal("0.00000812"), Decimal("0.00000001"), Decimal("1"),
                900_000_000, 4.0),
-    SymbolSpec("币安人生USDT", Decimal("0.1523"), Decimal("0.0001"), Decimal("0.1"), 20_000, 1.5),
+    SymbolSpec("币安人生USDT", Decimal("0.1523"), Decimal("0.0001"), Decimal("0.1"),
+               20_000, 1.5),
 )
 
 

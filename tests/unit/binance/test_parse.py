@@ -121,7 +121,8 @@ def test_short_kline_array_is_rejected():
 
 
 def test_ticker_24hr_rows_accept_non_ascii_and_digit_symbols():
-    item = {"symbol": "币安人生USDT", "priceChange": "-0.00120000", "priceChangePercent": "-0.781",
+    item = {"symbol": "币安人生USDT", "priceChange": "-0.00120000",
+            "priceChangePercent": "-0.781",
             "weightedAvgPrice": "0.15300000", "prevClosePrice": "0.15360000",
             "lastPrice": "0.15240000", "lastQty": "1200.00000000", "bidPrice": "0.15230000",
             "bidQty": "10.00000000", "askPrice": "0.15240000", "askQty": "20.00000000",

@@ -28,3 +28,13 @@ def test_new_gap(last_stored, first_recent, gap):
 ])
 def test_remaining_gaps(gaps, fetched, left):
     assert remaining_gaps(gaps, fetched) == left
+
+
+@pytest.mark.parametrize("interval, ms", [
+    ("1s", 1000), ("1m", 60_000), ("15m", 900_000), ("4h", 14_400_000), ("1d", 86_400_000),
+    ("1w", 604_800_000), ("1M", None),
+])
+def test_interval_ms(interval, ms):
+    from binance_cdc.extract.klines import interval_ms
+
+    assert interval_ms(interval) == ms
