@@ -240,7 +240,7 @@ class ExtractSettings(BaseSettings):
     klines_backfill: int = 500
     """Candles fetched per symbol and interval on the first run."""
     backfill_max_pages: int = 20
-    """historicalTrades pages one poll may spend on a trade-id gap."""
+    """Pages per symbol and poll for trade-id gaps (historicalTrades) or a klines catch-up."""
     historical_trades_limit: int = 1000
     """Trades asked for per /historicalTrades page when backfilling a gap (max 1000)."""
     ticker_batch_size: int = 20
