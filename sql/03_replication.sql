@@ -21,9 +21,11 @@ CREATE TABLE IF NOT EXISTS binance.debezium_signal (
 
 -- Before-images. DEFAULT (the primary key) is enough to delete or update a
 -- row by key downstream. FULL where the old values carry meaning: the
--- previous quantity of a price level and the previous price of a symbol,
--- both tiny tables where the extra WAL is negligible.
-ALTER TABLE binance.recent_trades  REPLICA IDENTITY DEFAULT;
+-- previous quantity of a price level and the previous price of a symbol
+-- (both tiny tables, so the extra WAL is negligible), and trades, whose
+-- Cassandra query table is keyed by trade time: a delete must carry the time
+-- to find that row. Trades are insert-only, so FULL costs nothing there.
+ALTER TABLE binance.recent_trades  REPLICA IDENTITY FULL;
 ALTER TABLE binance.klines         REPLICA IDENTITY DEFAULT;
 ALTER TABLE binance.daily_ticker   REPLICA IDENTITY DEFAULT;
 ALTER TABLE binance.order_book     REPLICA IDENTITY FULL;

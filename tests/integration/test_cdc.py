@@ -19,7 +19,7 @@ from tests.integration.cdc_fixtures import temporary_connector
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.connect]
 
-FULL_IDENTITY = {"order_book", "latest_prices"}
+FULL_IDENTITY = {"order_book", "latest_prices", "recent_trades"}
 
 
 def topic(definition: ConnectorDefinition, settings: Settings, table: str) -> str:
