@@ -20,6 +20,7 @@ place and chain the original (``raise ... from exc``).
     ├── StoreError                  PostgreSQL
     ├── ConnectError                Kafka Connect REST / the Debezium connector
     │   └── ConnectorFailedError    the connector or a task is FAILED (trace + likely cause)
+    ├── BrokerError                 the Kafka broker (metadata, offsets, consuming)
     ├── StreamError                 the Spark job
     └── SinkError                   Cassandra
 """
@@ -150,6 +151,10 @@ class ConnectorFailedError(ConnectError):
         self.name = name
         self.trace = trace
         self.cause = cause
+
+
+class BrokerError(BinanceCdcError):
+    """The Kafka broker could not be reached or refused a request."""
 
 
 class StreamError(BinanceCdcError):
