@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.extract_cmd",
     "binance_cdc.cli.simulator_cmd",
     "binance_cdc.cli.bench_cmd",
+    "binance_cdc.cli.verify_cmd",
 )
 
 EXIT_ERROR = 1
