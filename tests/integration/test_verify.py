@@ -1,0 +1,147 @@
+"""`verify` against the real Postgres and Cassandra: rows written to each side directly.
+
+Each test uses its own symbols and restricts verify to them, because the shared
+tables hold other tests' (and the pipeline's) rows. The connector is running,
+so these Postgres writes also reach Kafka; the stream, if it runs, would make
+Cassandra converge. The Postgres rows are therefore written inside the test and
+compared at once, and the Cassandra rows are written with the same values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from binance_cdc.cli.main import main
+from binance_cdc.datasets import DATASETS, KLINES, LATEST_PRICES, ORDER_BOOK, Dataset
+from binance_cdc.settings import Settings
+from binance_cdc.sink.connection import cassandra_session
+from binance_cdc.verify import verify, verify_until
+from tests.conftest import wait_for
+from tests.helpers.cassandra import delete_replica, write_replica
+from tests.helpers.rows import first_non_key_column, insert_sql, sample_row
+
+pytestmark = [pytest.mark.postgres, pytest.mark.cassandra]
+
+
+@pytest.fixture
+def cass(settings: Settings) -> Iterator[object]:
+    def connect() -> object:
+        manager = cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace)
+        return manager, manager.__enter__()
+
+    manager, session = wait_for("Cassandra", connect, timeout_s=60)
+    try:
+        yield session
+    finally:
+        manager.__exit__(None, None, None)
+
+
+def write_postgres(settings: Settings, dataset: Dataset, rows: list[dict[str, object]]) -> None:
+    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+        with conn.cursor() as cur:
+            cur.executemany(insert_sql(dataset, settings.postgres.schema_name),
+                            [list(r.values()) for r in rows])
+
+
+@pytest.mark.parametrize("dataset", DATASETS.values(), ids=lambda d: d.name)
+def test_identical_rows_match(settings: Settings, cass: object, dataset: Dataset,
+                              unique_name: str) -> None:
+    rows = [sample_row(dataset, unique_name, n) for n in (1, 2, 3)]
+    if dataset.primary_key == ("symbol",):
+        rows = [sample_row(dataset, f"{unique_name}_{n}", n) for n in (1, 2, 3)]
+    symbols = sorted({str(r["symbol"]) for r in rows})
+    write_postgres(settings, dataset, rows)
+    write_replica(cass, dataset, settings.cassandra.keyspace, rows)
+
+    result = verify(settings, [dataset.name], symbols=symbols)
+
+    diff = result.table(dataset.name)
+    assert diff.matches, diff
+    assert (diff.postgres_rows, diff.cassandra_rows) == (3, 3)
+
+
+def test_missing_extra_and_different_rows_are_found(settings: Settings, cass: object,
+                                                    unique_name: str) -> None:
+    dataset = ORDER_BOOK
+    both, missing, extra, changed = (sample_row(dataset, unique_name, n) for n in (1, 2, 3, 4))
+    write_postgres(settings, dataset, [both, missing, changed])
+    replica_changed = {**changed, first_non_key_column(dataset): Decimal("0.5")}
+    write_replica(cass, dataset, settings.cassandra.keyspace, [both, extra, replica_changed])
+
+    diff = verify(settings, [dataset.name], symbols=[unique_name]).table(dataset.name)
+
+    assert (diff.postgres_rows, diff.cassandra_rows) == (3, 3)
+    assert (diff.missing, diff.extra, diff.different) == (1, 1, 1)
+    assert diff.sample_missing == ({"symbol": unique_name, "side": "bid", "price": str(missing["price"])},)
+    assert diff.sample_extra == ({"symbol": unique_name, "side": "bid", "price": str(extra["price"])},)
+    assert diff.sample_different == ({"symbol": unique_name, "side": "bid",
+                                      "price": str(changed["price"])},)
+
+
+def test_decimal_scale_and_sub_millisecond_digits_do_not_count_as_differences(
+        settings: Settings, cass: object, unique_name: str) -> None:
+    row = sample_row(KLINES, unique_name)  # timestamps carry .123456 s
+    write_postgres(settings, KLINES, [{**row, "open": Decimal("1.10000")}])
+    write_replica(cass, KLINES, settings.cassandra.keyspace, [{**row, "open": Decimal("1.1")}])
+    assert verify(settings, ["klines"], symbols=[unique_name]).matches
+
+
+def test_a_millisecond_off_is_a_difference(settings: Settings, cass: object,
+                                           unique_name: str) -> None:
+    import datetime as dt
+
+    row = sample_row(LATEST_PRICES, unique_name)
+    write_postgres(settings, LATEST_PRICES, [row])
+    later = {**row, "updated_at": row["updated_at"] + dt.timedelta(milliseconds=1)}
+    write_replica(cass, LATEST_PRICES, settings.cassandra.keyspace, [later])
+    diff = verify(settings, ["latest_prices"], symbols=[unique_name]).table("latest_prices")
+    assert diff.different == 1
+
+
+def test_wait_rechecks_until_the_replica_catches_up(settings: Settings, cass: object,
+                                                    unique_name: str) -> None:
+    import threading
+
+    row = sample_row(LATEST_PRICES, unique_name)
+    write_postgres(settings, LATEST_PRICES, [row])
+    late = threading.Timer(3.0, write_replica,
+                           (cass, LATEST_PRICES, settings.cassandra.keyspace, [row]))
+    late.start()
+    try:
+        result = verify_until(settings, ["latest_prices"], symbols=[unique_name], wait_s=30,
+                              interval_s=1)
+    finally:
+        late.join()
+    assert result.matches
+    assert result.attempts >= 2
+
+
+def test_cli_exit_status_and_json(settings: Settings, cass: object, unique_name: str,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    row = sample_row(LATEST_PRICES, unique_name)
+    write_postgres(settings, LATEST_PRICES, [row])
+
+    assert main(["verify", "latest_prices", "--symbol", unique_name]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS" in out and f"symbol={unique_name}" in out and "MISMATCH" in out
+
+    write_replica(cass, LATEST_PRICES, settings.cassandra.keyspace, [row])
+    assert main(["verify", "latest_prices", "--symbol", unique_name, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["matches"] is True
+    assert report["tables"][0]["postgres_rows"] == 1
+
+    delete_replica(cass, LATEST_PRICES, settings.cassandra.keyspace, [row])
+    assert main(["verify", "latest_prices", "--symbol", unique_name]) == 1
+
+
+def test_cli_unknown_table_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "no_such_table"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot verify no_such_table: expected some of")
+    assert "\n" not in err
