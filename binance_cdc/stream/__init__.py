@@ -1,0 +1,1 @@
+"""The streaming job: Debezium change envelopes from Kafka into Cassandra."""
