@@ -138,8 +138,14 @@ class ConnectSettings(BaseSettings):
     """JVM heap of the worker."""
     group_id: str = "binance-connect"
     """Connect cluster group id (names the worker's internal topics)."""
-    connector_name: str = "binance-postgres"
-    """Name the Debezium connector is registered under."""
+    connector_file: Path = PROJECT_ROOT / "debezium" / "binance-postgres.json"
+    """The Debezium connector definition `connector apply` registers."""
+    database_host: str | None = None
+    """Postgres host as the Connect worker sees it (docker-compose: postgres); default POSTGRES_HOST."""
+    database_port: int | None = None
+    """Postgres port as the Connect worker sees it; default POSTGRES_PORT."""
+    ready_timeout_s: float = 90.0
+    """How long `connector apply` waits for the connector and its task to run."""
     slot_lag_warn_bytes: int = 64 * 1024 * 1024
     """`connector status` warns when the replication slot retains more WAL than this."""
 
@@ -186,6 +192,14 @@ class SparkSettings(BaseSettings):
     """Micro-batch trigger interval."""
     max_offsets_per_trigger: int = 50_000
     """Upper bound of records read per micro-batch."""
+    query_name: str = "binance-cdc"
+    """Name of the streaming query (also its row in Cassandra's stream_progress)."""
+    restart_delay_s: float = 10.0
+    """Pause before the job restarts its query after a failure (e.g. Cassandra down)."""
+    max_restarts: int = 100
+    """Failures in a row after which the job gives up and exits non-zero."""
+    log_level: str = "WARN"
+    """Log level of Spark's JVM side."""
 
 
 class BinanceSettings(BaseSettings):

@@ -22,6 +22,9 @@ log = logging.getLogger("binance_cdc")
 COMMAND_MODULES = (
     "binance_cdc.cli.stack_cmd",
     "binance_cdc.cli.settings_cmd",
+    "binance_cdc.cli.connector_cmd",
+    "binance_cdc.cli.cassandra_cmd",
+    "binance_cdc.cli.stream_cmd",
     "binance_cdc.cli.extract_cmd",
     "binance_cdc.cli.simulator_cmd",
     "binance_cdc.cli.bench_cmd",
