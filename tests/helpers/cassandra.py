@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import time
 
 from binance_cdc.datasets import REPLICA_META_COLUMNS, Dataset
 
-# Write timestamps stand in for source LSNs: increasing, never wall-clock microseconds
-# that a real stream write could collide with in a meaningful way.
-_lsn = itertools.count(int(time.time() * 1000))
+# Test writes use write timestamps far above any real LSN on purpose: while the stream
+# runs it also replicates the tests' Postgres rows, and a test that sets up "missing" or
+# "different" must keep that state; a tombstone or row stamped here always wins over
+# the stream's LSN-stamped write of the same (test-unique) key.
+TEST_WRITE_TS_BASE = 2**62
+_lsn = itertools.count(TEST_WRITE_TS_BASE)
 
 
 def replica_insert_cql(dataset: Dataset, keyspace: str) -> str:

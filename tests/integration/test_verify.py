@@ -2,9 +2,11 @@
 
 Each test uses its own symbols and restricts verify to them, because the shared
 tables hold other tests' (and the pipeline's) rows. The connector is running,
-so these Postgres writes also reach Kafka; the stream, if it runs, would make
-Cassandra converge. The Postgres rows are therefore written inside the test and
-compared at once, and the Cassandra rows are written with the same values.
+so these Postgres rows also reach Kafka and, while the stream runs, Cassandra:
+test writes to Cassandra carry write timestamps above any LSN, and a key that
+must stay missing gets such a tombstone first, so the stream cannot change a
+test's set-up. Every row is removed from both sides afterwards, leaving the
+shared tables matching.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.verify import verify, verify_until
 from tests.conftest import wait_for
 from tests.helpers.cassandra import delete_replica, write_replica
-from tests.helpers.rows import first_non_key_column, insert_sql, sample_row
+from tests.helpers.rows import first_non_key_column, insert_sql, key_where, sample_row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.cassandra]
 
@@ -41,22 +43,58 @@ def cass(settings: Settings) -> Iterator[object]:
         manager.__exit__(None, None, None)
 
 
-def write_postgres(settings: Settings, dataset: Dataset, rows: list[dict[str, object]]) -> None:
-    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
-        with conn.cursor() as cur:
-            cur.executemany(insert_sql(dataset, settings.postgres.schema_name),
-                            [list(r.values()) for r in rows])
+class Sides:
+    """Writes to both sides for one test, and removes every written row afterwards."""
+
+    def __init__(self, settings: Settings, session: object) -> None:
+        self.settings = settings
+        self.session = session
+        self.keyspace = settings.cassandra.keyspace
+        self.written: list[tuple[Dataset, dict[str, object]]] = []
+
+    def postgres(self, dataset: Dataset, rows: list[dict[str, object]]) -> None:
+        # Keep the row away from the replica even if the stream runs.
+        delete_replica(self.session, dataset, self.keyspace, rows)
+        self.written += [(dataset, r) for r in rows]
+        with psycopg.connect(self.settings.postgres.dsn(), autocommit=True) as conn:
+            with conn.cursor() as cur:
+                cur.executemany(insert_sql(dataset, self.settings.postgres.schema_name),
+                                [list(r.values()) for r in rows])
+
+    def cassandra(self, dataset: Dataset, rows: list[dict[str, object]]) -> None:
+        self.written += [(dataset, r) for r in rows]
+        write_replica(self.session, dataset, self.keyspace, rows)
+
+    def delete_replica(self, dataset: Dataset, rows: list[dict[str, object]]) -> None:
+        delete_replica(self.session, dataset, self.keyspace, rows)
+
+    def clean(self) -> None:
+        schema = self.settings.postgres.schema_name
+        with psycopg.connect(self.settings.postgres.dsn(), autocommit=True) as conn:
+            for dataset, row in self.written:
+                conn.execute(f"DELETE FROM {schema}.{dataset.name} "  # noqa: S608
+                             f"WHERE {key_where(dataset)}", [row[k] for k in dataset.primary_key])
+                delete_replica(self.session, dataset, self.keyspace, [row])
+
+
+@pytest.fixture
+def sides(settings: Settings, cass: object) -> Iterator[Sides]:
+    both = Sides(settings, cass)
+    try:
+        yield both
+    finally:
+        both.clean()
 
 
 @pytest.mark.parametrize("dataset", DATASETS.values(), ids=lambda d: d.name)
-def test_identical_rows_match(settings: Settings, cass: object, dataset: Dataset,
+def test_identical_rows_match(settings: Settings, sides: Sides, dataset: Dataset,
                               unique_name: str) -> None:
     rows = [sample_row(dataset, unique_name, n) for n in (1, 2, 3)]
     if dataset.primary_key == ("symbol",):
         rows = [sample_row(dataset, f"{unique_name}_{n}", n) for n in (1, 2, 3)]
     symbols = sorted({str(r["symbol"]) for r in rows})
-    write_postgres(settings, dataset, rows)
-    write_replica(cass, dataset, settings.cassandra.keyspace, rows)
+    sides.postgres(dataset, rows)
+    sides.cassandra(dataset, rows)
 
     result = verify(settings, [dataset.name], symbols=symbols)
 
@@ -65,13 +103,13 @@ def test_identical_rows_match(settings: Settings, cass: object, dataset: Dataset
     assert (diff.postgres_rows, diff.cassandra_rows) == (3, 3)
 
 
-def test_missing_extra_and_different_rows_are_found(settings: Settings, cass: object,
+def test_missing_extra_and_different_rows_are_found(settings: Settings, sides: Sides,
                                                     unique_name: str) -> None:
     dataset = ORDER_BOOK
     both, missing, extra, changed = (sample_row(dataset, unique_name, n) for n in (1, 2, 3, 4))
-    write_postgres(settings, dataset, [both, missing, changed])
+    sides.postgres(dataset, [both, missing, changed])
     replica_changed = {**changed, first_non_key_column(dataset): Decimal("0.5")}
-    write_replica(cass, dataset, settings.cassandra.keyspace, [both, extra, replica_changed])
+    sides.cassandra(dataset, [both, extra, replica_changed])
 
     diff = verify(settings, [dataset.name], symbols=[unique_name]).table(dataset.name)
 
@@ -84,33 +122,32 @@ def test_missing_extra_and_different_rows_are_found(settings: Settings, cass: ob
 
 
 def test_decimal_scale_and_sub_millisecond_digits_do_not_count_as_differences(
-        settings: Settings, cass: object, unique_name: str) -> None:
+        settings: Settings, sides: Sides, unique_name: str) -> None:
     row = sample_row(KLINES, unique_name)  # timestamps carry .123456 s
-    write_postgres(settings, KLINES, [{**row, "open": Decimal("1.10000")}])
-    write_replica(cass, KLINES, settings.cassandra.keyspace, [{**row, "open": Decimal("1.1")}])
+    sides.postgres(KLINES, [{**row, "open": Decimal("1.10000")}])
+    sides.cassandra(KLINES, [{**row, "open": Decimal("1.1")}])
     assert verify(settings, ["klines"], symbols=[unique_name]).matches
 
 
-def test_a_millisecond_off_is_a_difference(settings: Settings, cass: object,
+def test_a_millisecond_off_is_a_difference(settings: Settings, sides: Sides,
                                            unique_name: str) -> None:
     import datetime as dt
 
     row = sample_row(LATEST_PRICES, unique_name)
-    write_postgres(settings, LATEST_PRICES, [row])
+    sides.postgres(LATEST_PRICES, [row])
     later = {**row, "updated_at": row["updated_at"] + dt.timedelta(milliseconds=1)}
-    write_replica(cass, LATEST_PRICES, settings.cassandra.keyspace, [later])
+    sides.cassandra(LATEST_PRICES, [later])
     diff = verify(settings, ["latest_prices"], symbols=[unique_name]).table("latest_prices")
     assert diff.different == 1
 
 
-def test_wait_rechecks_until_the_replica_catches_up(settings: Settings, cass: object,
+def test_wait_rechecks_until_the_replica_catches_up(settings: Settings, sides: Sides,
                                                     unique_name: str) -> None:
     import threading
 
     row = sample_row(LATEST_PRICES, unique_name)
-    write_postgres(settings, LATEST_PRICES, [row])
-    late = threading.Timer(3.0, write_replica,
-                           (cass, LATEST_PRICES, settings.cassandra.keyspace, [row]))
+    sides.postgres(LATEST_PRICES, [row])
+    late = threading.Timer(3.0, sides.cassandra, (LATEST_PRICES, [row]))
     late.start()
     try:
         result = verify_until(settings, ["latest_prices"], symbols=[unique_name], wait_s=30,
@@ -121,22 +158,22 @@ def test_wait_rechecks_until_the_replica_catches_up(settings: Settings, cass: ob
     assert result.attempts >= 2
 
 
-def test_cli_exit_status_and_json(settings: Settings, cass: object, unique_name: str,
+def test_cli_exit_status_and_json(settings: Settings, sides: Sides, unique_name: str,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     row = sample_row(LATEST_PRICES, unique_name)
-    write_postgres(settings, LATEST_PRICES, [row])
+    sides.postgres(LATEST_PRICES, [row])
 
     assert main(["verify", "latest_prices", "--symbol", unique_name]) == 1
     out = capsys.readouterr().out
     assert "DIFFERS" in out and f"symbol={unique_name}" in out and "MISMATCH" in out
 
-    write_replica(cass, LATEST_PRICES, settings.cassandra.keyspace, [row])
+    sides.cassandra(LATEST_PRICES, [row])
     assert main(["verify", "latest_prices", "--symbol", unique_name, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["matches"] is True
     assert report["tables"][0]["postgres_rows"] == 1
 
-    delete_replica(cass, LATEST_PRICES, settings.cassandra.keyspace, [row])
+    sides.delete_replica(LATEST_PRICES, [row])
     assert main(["verify", "latest_prices", "--symbol", unique_name]) == 1
 
 
