@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.simulator_cmd",
     "binance_cdc.cli.bench_cmd",
     "binance_cdc.cli.verify_cmd",
+    "binance_cdc.cli.consume_cmd",
 )
 
 EXIT_ERROR = 1

@@ -1,0 +1,1 @@
+"""Kafka: change events as Debezium writes them, topic offsets, a small consumer."""
