@@ -1,0 +1,100 @@
+"""The streaming job as a real process, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from binance_cdc.settings import Settings
+from binance_cdc.sink.connection import cassandra_session
+
+
+class StreamJob:
+    """`binance-cdc stream` in a subprocess with its own checkpoint directory."""
+
+    def __init__(self, settings: Settings, checkpoint: Path, log_path: Path) -> None:
+        self.settings = settings
+        self.checkpoint = checkpoint
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "SPARK_CHECKPOINT_DIR": str(self.checkpoint),
+               "SPARK_TRIGGER_SECONDS": "0.5", "SPARK_RESTART_DELAY_S": "3"}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "binance_cdc", "stream"], env=env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self) -> None:
+        """kill -9 the job and everything it spawned (the Spark JVM, Python workers)."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+        self.process = None
+
+    def assert_running(self) -> None:
+        assert self.process is not None and self.process.poll() is None, (
+            f"the stream job exited; see {self.log_path}:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_replicated(self, symbol: str, table: str = "latest_prices",
+                        timeout_s: float = 120) -> object:
+        """Wait until ``symbol``'s row of ``table`` is in Cassandra; return it."""
+        deadline = time.monotonic() + timeout_s
+        with cassandra_session(self.settings.cassandra, keyspace=self.settings.cassandra.keyspace,
+                               timeout_s=10) as session:
+            while True:
+                row = session.execute(f"SELECT * FROM {table} WHERE symbol = %s LIMIT 1",
+                                      (symbol,)).one()
+                if row is not None:
+                    return row
+                self.assert_running()
+                assert time.monotonic() < deadline, (
+                    f"{symbol} did not reach Cassandra's {table} within {timeout_s}s:\n"
+                    f"{self.log_tail()}")
+                time.sleep(0.5)
+
+
+def write_fence(settings: Settings, symbol: str) -> None:
+    """A latest_prices row whose arrival proves the stream got past this point."""
+    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+        conn.execute("INSERT INTO binance.latest_prices VALUES (%s, 1, now()) "
+                     "ON CONFLICT (symbol) DO UPDATE SET price = latest_prices.price + 1",
+                     (symbol,))
+
+
+@pytest.fixture(scope="session")
+def stream_job(settings: Settings, connector, tmp_path_factory) -> Iterator[StreamJob]:  # noqa: ANN001
+    from binance_cdc.sink.schema import apply_schema
+
+    apply_schema(settings.cassandra)
+    workdir = tmp_path_factory.mktemp("stream")
+    job = StreamJob(settings, workdir / "checkpoint", workdir / "stream.log")
+    job.start()
+    fence = f"FENCE{time.monotonic_ns()}"
+    write_fence(settings, fence)
+    job.wait_replicated(fence, timeout_s=240)
+    yield job
+    job.stop()
