@@ -11,6 +11,7 @@ import importlib
 
 BENCH_MODULES = (
     "binance_cdc.cli.bench_extract_cmd",
+    "binance_cdc.cli.bench_capture_cmd",
 )
 
 
