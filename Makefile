@@ -7,13 +7,13 @@ setup:            ## install packages, Python requirements and service jars
 	bash scripts/setup.sh
 
 demo:             ## the whole pipeline on the exchange simulator
-	bash scripts/demo.sh
+	bash scripts/demo.sh $(ARGS)
 
 test:             ## start the stack and run every test against it
 	bash scripts/test.sh
 
 stop:             ## stop every service the launcher started
-	$(PYTHON) -m binance_cdc stack down
+	$(PYTHON) -m binance_cdc stop
 
 reset:            ## stop everything and delete all service data
 	$(PYTHON) -m binance_cdc stack reset

@@ -1,0 +1,78 @@
+"""`binance-cdc demo [--live]` and `binance-cdc stop`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from binance_cdc.settings import Settings
+
+SHOWCASE = (
+    ("Latest prices", "SELECT symbol, price, updated_at FROM latest_prices WHERE symbol IN ({symbols})"),
+    ("Last 5 one-minute klines of BTCUSDT (newest first)",
+     "SELECT open_time, open, high, low, close, volume, is_closed FROM klines "
+     "WHERE symbol = 'BTCUSDT' AND interval = '1m' LIMIT 5"),
+    ("Order book of BTCUSDT: best 5 bids",
+     "SELECT price, quantity FROM order_book WHERE symbol = 'BTCUSDT' AND side = 'bid' "
+     "ORDER BY price DESC LIMIT 5"),
+    ("Order book of BTCUSDT: best 5 asks",
+     "SELECT price, quantity FROM order_book WHERE symbol = 'BTCUSDT' AND side = 'ask' LIMIT 5"),
+)
+
+NEXT_STEPS = """\
+Everything is still running. Look further:
+  cqlsh {host} {port} -f cassandra/queries.cql     the questions users ask, as CQL
+  binance-cdc status                              services, connector, lag, last batch
+  binance-cdc verify                              Postgres vs Cassandra, row for row
+  python extraction_script.py --base-url {sim}    keep extracting (Ctrl-C stops)
+  binance-cdc consume binance.binance.latest_prices --from-beginning -n 5
+Stop everything with `make stop` (or `binance-cdc stop`)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    demo = subparsers.add_parser("demo", help="run the whole pipeline on the exchange simulator")
+    demo.add_argument("--live", action="store_true",
+                      help="extract from the real Binance API instead of the simulator")
+    demo.set_defaults(func=run_demo_cmd)
+    stop = subparsers.add_parser("stop", help="stop the stream job, the simulator and the stack")
+    stop.set_defaults(func=run_stop)
+
+
+def run_demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    from binance_cdc.demo import run_demo
+    from binance_cdc.sink.connection import cassandra_session
+
+    started = time.monotonic()
+    step_no = 0
+
+    def on_step(text: str) -> None:
+        nonlocal step_no
+        if text.startswith("  "):
+            print(text, flush=True)
+            return
+        step_no += 1
+        print(f"[{step_no}] {text} ({time.monotonic() - started:.0f}s)", flush=True)
+
+    outcome = run_demo(settings, live=args.live, on_step=on_step)
+    tables = ", ".join(f"{t.table} {t.postgres_rows}" for t in outcome["verify"].tables)
+    print(f"\nCassandra matches Postgres row for row ({tables} rows) "
+          f"after {time.monotonic() - started:.0f}s.\n")
+    cass = settings.cassandra
+    with cassandra_session(cass, keyspace=cass.keyspace) as session:
+        for title, cql in SHOWCASE:
+            cql = cql.format(symbols=", ".join(f"'{s}'" for s in outcome["symbols"]))
+            rows = list(session.execute(cql))
+            print(f"{title}:\n  cqlsh> {cql};")
+            for row in rows:
+                print("   " + " | ".join(str(v) for v in row))
+            print()
+    print(NEXT_STEPS.format(host=cass.host, port=cass.port, sim=settings.simulator.url))
+    return 0
+
+
+def run_stop(args: argparse.Namespace, settings: Settings) -> int:
+    from binance_cdc.demo import stop_all
+
+    stopped = stop_all(settings)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0

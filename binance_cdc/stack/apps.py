@@ -1,0 +1,65 @@
+"""The project's own long-running processes (the stream job, the simulator),
+started in the background with pid files like the services."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from binance_cdc.settings import Settings
+from binance_cdc.stack import process
+from binance_cdc.stack.process import PidFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BackgroundApp:
+    name: str
+    argv: tuple[str, ...]
+    run_dir: Path
+    log_file: Path
+
+    @property
+    def pid_file(self) -> PidFile:
+        # The binance_cdc subcommand is the marker: a recycled pid will not carry it.
+        return PidFile(self.run_dir / f"{self.name}.pid", marker=" ".join(self.argv[1:4]))
+
+    def pid(self) -> int | None:
+        return self.pid_file.running_pid()
+
+    def start(self, env: dict[str, str] | None = None) -> int:
+        """Start it unless it already runs; return its pid."""
+        running = self.pid()
+        if running is not None:
+            return running
+        pid = process.spawn(list(self.argv), log_path=self.log_file, env=env)
+        self.pid_file.write(pid)
+        log.info("%s started (pid %s, log %s)", self.name, pid, self.log_file)
+        return pid
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        process.terminate(pid, timeout_s=timeout_s)
+        self.pid_file.remove()
+        log.info("%s stopped (pid %s)", self.name, pid)
+        return True
+
+
+def stream_app(settings: Settings) -> BackgroundApp:
+    return BackgroundApp("stream", (sys.executable, "-m", "binance_cdc", "stream"),
+                         settings.stack.run_dir, settings.stack.logs_dir / "stream.log")
+
+
+def simulator_app(settings: Settings) -> BackgroundApp:
+    return BackgroundApp("simulator", (sys.executable, "-m", "binance_cdc", "simulator",
+                                       "--port", str(settings.simulator.port)),
+                         settings.stack.run_dir, settings.stack.logs_dir / "simulator.log")
+
+
+def all_apps(settings: Settings) -> list[BackgroundApp]:
+    return [stream_app(settings), simulator_app(settings)]
