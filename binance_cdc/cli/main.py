@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.simulator_cmd",
     "binance_cdc.cli.bench_cmd",
     "binance_cdc.cli.verify_cmd",
+    "binance_cdc.cli.status_cmd",
     "binance_cdc.cli.consume_cmd",
 )
 

@@ -1,0 +1,154 @@
+"""`binance-cdc status [--json]`: every service, the CDC path, the stream and the data, on one screen."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+
+from binance_cdc.datasets import DATASETS
+from binance_cdc.observe.report import StatusReport
+from binance_cdc.observe.status import collect_status
+from binance_cdc.settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "status", help="services, connector, slot lag, topic offsets vs the stream, last "
+        "micro-batch, Cassandra row counts, last extraction runs (exit 1 if a part is down)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    report = collect_status(settings)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
+    return 1 if report.errors else 0
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("B", "K", "M"):
+        if value < 1024:
+            return f"{value:.0f}{unit}"
+        value /= 1024
+    return f"{value:.1f}G"
+
+
+def _ago(when: dt.datetime | None, now: dt.datetime) -> str:
+    if when is None:
+        return "?"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    seconds = (now - when).total_seconds()
+    age = f"{seconds:.0f}s" if seconds < 120 else (
+        f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h")
+    return f"{when.strftime('%H:%M:%S')} ({age} ago)"
+
+
+def _down(error: str) -> list[str]:
+    return [f"  DOWN/UNKNOWN: {error}"]
+
+
+def _services(report: StatusReport) -> list[str]:
+    section = report.services
+    if section.error:
+        return _down(section.error)
+    return [f"  {s.name:<10} {s.state:<10} pid {s.pid or '-':<7} ports "
+            f"{','.join(map(str, s.ports)):<15} {_size(s.rss_bytes):>5}  {s.detail}"
+            for s in section.services]
+
+
+def _cdc(report: StatusReport) -> list[str]:
+    cdc = report.cdc
+    lines = []
+    if cdc.error:
+        lines += _down(cdc.error)
+    elif cdc.state is None:
+        lines.append(f"  connector {cdc.connector}: not registered (`binance-cdc connector apply`)")
+    else:
+        tasks = ", ".join(f"task {t['id']} {t['state']}" for t in cdc.tasks) or "no tasks"
+        lines.append(f"  connector {cdc.connector}: {cdc.state} on {cdc.worker_id} ({tasks})")
+        if cdc.likely_cause:
+            lines.append(f"    likely cause: {cdc.likely_cause}")
+    if cdc.slot_error:
+        lines.append(f"  slot {cdc.slot_name}: unknown ({cdc.slot_error})")
+    elif cdc.slot is None:
+        lines.append(f"  slot {cdc.slot_name}: does not exist yet")
+    else:
+        slot = cdc.slot
+        lines.append(f"  slot {cdc.slot_name}: {'active' if slot['active'] else 'INACTIVE'}, lag "
+                     f"{_size(slot['lag_bytes'])}, confirmed {slot['confirmed_flush_lsn']}, "
+                     f"wal {slot['wal_status']}" + ("  WARNING: lag above threshold"
+                                                    if cdc.slot_lag_warning else ""))
+    return lines
+
+
+def _topics(report: StatusReport) -> list[str]:
+    section = report.topics
+    if section.error:
+        return _down(section.error)
+    lines = []
+    if section.checkpoint_batch is not None:
+        state = "committed" if section.checkpoint_committed else "not yet committed"
+        lines.append(f"  stream checkpoint: batch {section.checkpoint_batch} ({state})")
+    else:
+        lines.append(f"  stream checkpoint: {section.checkpoint_note}")
+    lines.append(f"  {'topic':<34} {'end':>10} {'stream':>10} {'lag':>8}")
+    for row in section.topics:
+        stream = "-" if row.stream_offsets is None else f"{sum(row.stream_offsets.values()):,}"
+        lag = "-" if row.lag is None else f"{row.lag:,}"
+        lines.append(f"  {row.topic:<34} {sum(row.end_offsets.values()):>10,} {stream:>10} {lag:>8}")
+    if not section.topics:
+        lines.append("  (no change topics yet)")
+    return lines
+
+
+def _stream(report: StatusReport) -> list[str]:
+    section = report.stream
+    if section.error:
+        return _down(section.error)
+    if not section.batches:
+        return ["  no micro-batch recorded yet"]
+    return [f"  {b.query_name} batch {b.batch_id}: {b.records} records, {b.rows_written} written, "
+            f"{b.rows_deleted} deleted, {b.dead_letters} dead letters, {b.duration_ms} ms; "
+            f"finished {_ago(b.finished_at, report.collected_at)}; newest change "
+            f"{_ago(b.max_source_ts, report.collected_at)}" for b in section.batches]
+
+
+def _cassandra(report: StatusReport) -> list[str]:
+    section = report.cassandra
+    if section.error:
+        return _down(section.error)
+    return ["  " + "  ".join(f"{t} {'?' if n is None else f'{n:,}'}"
+                             for t, n in section.counts.items())]
+
+
+def _extraction(report: StatusReport) -> list[str]:
+    section = report.extraction
+    if section.error:
+        return _down(section.error)
+    runs = {r.dataset: r for r in section.runs}
+    lines = [f"  {'dataset':<14} {'status':<8} {'finished':<22} {'ins':>6} {'upd':>6} {'del':>6} "
+             f"{'req':>5} {'weight':>6}"]
+    for name in DATASETS:
+        run = runs.get(name)
+        if run is None:
+            lines.append(f"  {name:<14} never run")
+            continue
+        lines.append(f"  {name:<14} {run.status:<8} {_ago(run.finished_at, report.collected_at):<22} "
+                     f"{run.rows_inserted:>6} {run.rows_updated:>6} {run.rows_deleted:>6} "
+                     f"{run.requests:>5} {run.weight_used:>6}"
+                     + (f"  error: {run.error}" if run.error else ""))
+    return lines
+
+
+def render(report: StatusReport) -> str:
+    lines = [f"binance-cdc status at {report.collected_at.strftime('%Y-%m-%d %H:%M:%S')} UTC"]
+    for title, part in (("SERVICES", _services), ("CDC", _cdc), ("TOPICS", _topics),
+                        ("STREAM (last micro-batch)", _stream), ("CASSANDRA rows", _cassandra),
+                        ("EXTRACTION (last run per dataset)", _extraction)):
+        lines += ["", title, *part(report)]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Observing the running pipeline: one status report across every service."""

@@ -1,0 +1,208 @@
+"""`status`: collect every section of the report, each on its own, none able to sink the rest.
+
+Sections are collected in parallel (one slow or dead service does not delay
+the others beyond its own timeout). A section that fails carries the reason in
+its ``error`` instead of raising: the point of this command is to be run when
+something is wrong.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from binance_cdc.datasets import DATASETS
+from binance_cdc.errors import BinanceCdcError, StoreError
+from binance_cdc.kafka.client import reader, topic_partitions, watermarks
+from binance_cdc.observe.checkpoint import processed_offsets
+from binance_cdc.observe.report import (
+    CassandraSection,
+    CdcSection,
+    ExtractionRun,
+    ExtractionSection,
+    MicroBatch,
+    ServiceRow,
+    ServicesSection,
+    StatusReport,
+    StreamSection,
+    TopicRow,
+    TopicsSection,
+)
+from binance_cdc.settings import Settings
+from binance_cdc.sink.connection import cassandra_session
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+COUNT_TIMEOUT_S = 5.0
+"""Per-table limit of SELECT count(*); a table that takes longer shows as unknown."""
+CONNECT_TIMEOUT_S = 5.0
+# Replica tables, then the tables the stream writes besides them.
+COUNTED_TABLES = (*DATASETS, "trades_by_day", "dead_letters")
+
+
+def collect_status(settings: Settings) -> StatusReport:
+    """Every section of the report; never raises for a service that is down."""
+    jobs: dict[str, tuple[Callable[[Settings], object], type]] = {
+        "services": (services_section, ServicesSection),
+        "cdc": (cdc_section, CdcSection),
+        "topics": (topics_section, TopicsSection),
+        "stream": (stream_section, StreamSection),
+        "cassandra": (cassandra_section, CassandraSection),
+        "extraction": (extraction_section, ExtractionSection),
+    }
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = {name: pool.submit(_guarded, name, collect, empty, settings)
+                   for name, (collect, empty) in jobs.items()}
+        sections = {name: future.result() for name, future in futures.items()}
+    return StatusReport(collected_at=dt.datetime.now(dt.timezone.utc), **sections)
+
+
+def _guarded(name: str, collect: Callable[[Settings], S], empty: type[S], settings: Settings) -> S:
+    try:
+        return collect(settings)
+    # Anything at all: a status screen that crashes on the fault it should show is useless.
+    except Exception as exc:  # noqa: BLE001
+        log.debug("status section %s failed", name, exc_info=True)
+        reason = str(exc) if isinstance(exc, BinanceCdcError) else f"{type(exc).__name__}: {exc}"
+        return empty(error=reason.strip() or type(exc).__name__)  # type: ignore[call-arg]
+
+
+def services_section(settings: Settings) -> ServicesSection:
+    from binance_cdc.stack.launcher import Stack
+
+    return ServicesSection([ServiceRow(s.name, s.state, s.pid, s.ports, s.detail, s.rss_bytes)
+                            for s in Stack(settings).status()])
+
+
+def cdc_section(settings: Settings) -> CdcSection:
+    from binance_cdc.connect.client import ConnectClient
+    from binance_cdc.connect.connector import failure, likely_cause, load_definition
+    from binance_cdc.postgres.replication import slot_state
+
+    definition = load_definition(settings)
+    section = CdcSection(connector=definition.name, slot_name=definition.slot_name)
+    try:
+        slot = slot_state(settings.postgres, definition.slot_name)
+        section.slot = None if slot is None else dataclasses.asdict(slot)
+        section.slot_lag_warning = bool(slot and slot.lag_bytes is not None
+                                        and slot.lag_bytes > settings.connect.slot_lag_warn_bytes)
+    except BinanceCdcError as exc:
+        section.slot_error = str(exc)
+    client = ConnectClient(settings.connect.url, timeout_s=CONNECT_TIMEOUT_S)
+    try:
+        status = client.status(definition.name)
+    except BinanceCdcError as exc:
+        section.error = str(exc)
+        return section
+    finally:
+        client.close()
+    if status is not None:
+        section.state = status["connector"]["state"]
+        section.worker_id = status["connector"].get("worker_id")
+        section.tasks = [{"id": t["id"], "state": t["state"], "worker_id": t.get("worker_id")}
+                         for t in status.get("tasks", [])]
+        trace = failure(status)
+        section.likely_cause = likely_cause(trace) if trace else None
+    return section
+
+
+def topics_section(settings: Settings) -> TopicsSection:
+    pattern = f"{settings.kafka.topic_prefix}.{settings.postgres.schema_name}.*"
+    consumer = reader(settings.kafka)
+    try:
+        marks = watermarks(consumer, settings.kafka,
+                           topic_partitions(consumer, settings.kafka, pattern))
+    finally:
+        consumer.close()
+    section = TopicsSection()
+    stream: dict[str, dict[int, int]] = {}
+    try:
+        checkpoint = processed_offsets(settings.spark.checkpoint_dir)
+    except (OSError, ValueError) as exc:
+        checkpoint = None
+        section.checkpoint_note = f"cannot read {settings.spark.checkpoint_dir}: {exc}"
+    if checkpoint is not None:
+        stream = checkpoint.offsets
+        section.checkpoint_batch = checkpoint.batch_id
+        section.checkpoint_committed = checkpoint.committed
+        section.checkpoint_path = checkpoint.path
+    elif section.checkpoint_note is None:
+        section.checkpoint_note = (f"no stream checkpoint in {settings.spark.checkpoint_dir} "
+                                   "(the stream has not run yet)")
+    for topic in sorted(marks):
+        end = {p: high for p, (_, high) in marks[topic].items()}
+        done = stream.get(topic)
+        lag = None if done is None else sum(max(0, o - done.get(p, 0)) for p, o in end.items())
+        section.topics.append(TopicRow(topic, end, done, lag))
+    return section
+
+
+def stream_section(settings: Settings) -> StreamSection:
+    with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace,
+                           timeout_s=CONNECT_TIMEOUT_S) as session:
+        rows = session.execute(  # type: ignore[attr-defined]
+            "SELECT query_name, batch_id, records, rows_written, rows_deleted, dead_letters, "
+            "duration_ms, max_source_ts, finished_at FROM stream_progress",
+            timeout=COUNT_TIMEOUT_S)
+        return StreamSection([MicroBatch(*row) for row in rows])
+
+
+class _ServerWarnings(logging.Filter):
+    """Counting without a partition key is the point here; the server's warning about it is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Server warning:"):
+            log.debug("%s", record.getMessage())
+            return False
+        return True
+
+
+def cassandra_section(settings: Settings) -> CassandraSection:
+    section = CassandraSection()
+    driver_log = logging.getLogger("cassandra.protocol")
+    quiet = _ServerWarnings()
+    driver_log.addFilter(quiet)
+    try:
+        _count_rows(settings, section)
+    finally:
+        driver_log.removeFilter(quiet)
+    return section
+
+
+def _count_rows(settings: Settings, section: CassandraSection) -> None:
+    with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace,
+                           timeout_s=CONNECT_TIMEOUT_S) as session:
+        # All counts at once: each is bounded by the timeout, so the section is too.
+        futures = {table: session.execute_async(  # type: ignore[attr-defined]
+            f'SELECT count(*) FROM "{table}"', timeout=COUNT_TIMEOUT_S)
+            for table in COUNTED_TABLES}
+        for table, future in futures.items():
+            try:
+                section.counts[table] = future.result().one()[0]
+            except Exception as exc:  # noqa: BLE001 - the driver's timeouts and refusals alike
+                section.counts[table] = None
+                section.count_errors[table] = f"{type(exc).__name__}: {exc}"
+
+
+def extraction_section(settings: Settings) -> ExtractionSection:
+    import psycopg
+
+    pg = settings.postgres
+    try:
+        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT ON (dataset) dataset, started_at, finished_at, status, "
+                "rows_inserted, rows_updated, rows_deleted, requests, weight_used, error "
+                f"FROM {pg.schema_name}.extraction_runs "  # noqa: S608
+                "WHERE dataset = ANY(%s) ORDER BY dataset, started_at DESC",
+                (list(DATASETS),)).fetchall()
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot read {pg.schema_name}.extraction_runs at {pg.host}:{pg.port}: "
+                         f"{exc}".strip(), retryable=True) from exc
+    return ExtractionSection([ExtractionRun(*row) for row in rows])
