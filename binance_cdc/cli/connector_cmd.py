@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if name == "status":
             action.add_argument("--json", action="store_true", help="machine-readable output")
     snapshot = actions.add_parser("snapshot", help="signal an incremental snapshot of one table")
-    snapshot.add_argument("table", choices=sorted(DATASETS))
+    # Checked by request_incremental_snapshot, not argparse: a wrong name then gets the
+    # project's one-line error (exit 2) instead of a usage dump.
+    snapshot.add_argument("table", metavar="TABLE", help=f"one of {', '.join(DATASETS)}")
     snapshot.set_defaults(func=cmd_snapshot)
 
 
