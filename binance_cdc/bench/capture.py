@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from binance_cdc.datasets import RECENT_TRADES, Dataset
-from binance_cdc.errors import BrokerError, StoreError
+from binance_cdc.errors import BrokerError, ConfigError, StoreError
 from binance_cdc.kafka.client import change_topic, end_offsets
 from binance_cdc.kafka.consume import consume
 from binance_cdc.settings import Settings
@@ -55,6 +55,8 @@ class CaptureFigures:
 
     changes: int
     batch: int
+    rate: float | None
+    """Target changes/s of the commits; None: as fast as Postgres takes them."""
     table: str
     topic: str
     symbol: str
@@ -114,8 +116,14 @@ def bench_row(dataset: Dataset, symbol: str, n: int, now: dt.datetime) -> tuple[
     return tuple(values)
 
 
-def commit_changes(settings: Settings, symbol: str, changes: int, batch: int) -> float:
-    """COPY ``changes`` bench rows in transactions of ``batch``; return the seconds it took."""
+def commit_changes(settings: Settings, symbol: str, changes: int, batch: int,
+                   rate: float | None = None) -> float:
+    """COPY ``changes`` bench rows in transactions of ``batch``; return the seconds it took.
+
+    ``rate`` paces the commits to about that many changes per second (default: as
+    fast as Postgres takes them): latency under a load the pipeline keeps up with
+    differs from latency behind a queue.
+    """
     import psycopg
     from psycopg import sql
 
@@ -128,6 +136,10 @@ def commit_changes(settings: Settings, symbol: str, changes: int, batch: int) ->
         with psycopg.connect(pg.dsn()) as conn:
             started = time.perf_counter()
             for first in range(0, changes, batch):
+                if rate:
+                    ahead = started + first / rate - time.perf_counter()
+                    if ahead > 0:
+                        time.sleep(ahead)
                 with conn.transaction(), conn.cursor() as cur, cur.copy(copy) as writer:
                     for n in range(first, min(first + batch, changes)):
                         writer.write_row(bench_row(DATASET, symbol, n, now))
@@ -167,17 +179,19 @@ def collect(settings: Settings, topic: str, start: dict[int, int], symbol: str, 
 
 
 def bench_capture(settings: Settings, *, changes: int = 50_000, batch: int = 100,
-                  keep: bool = False, idle_timeout_s: float = 60.0) -> CaptureFigures:
+                  rate: float | None = None, keep: bool = False,
+                  idle_timeout_s: float = 60.0) -> CaptureFigures:
     """Commit ``changes`` inserts and measure their capture; see the module docstring."""
-    if changes < 1 or batch < 1:
-        raise ValueError(f"changes and batch must be positive (got {changes}, {batch})")
+    if changes < 1 or batch < 1 or (rate is not None and rate <= 0):
+        raise ConfigError(f"--changes, --batch and --rate must be positive (got {changes}, "
+                          f"{batch}, {rate})")
     topic = change_topic(settings.kafka, settings.postgres.schema_name, DATASET.name)
     symbol = f"BENCH_{uuid.uuid4().hex[:10].upper()}"
     start = end_offsets(settings.kafka, topic).get(topic, {})
     started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     log.info("committing %d inserts for %s in transactions of %d", changes, symbol, batch)
     try:
-        commit_s = commit_changes(settings, symbol, changes, batch)
+        commit_s = commit_changes(settings, symbol, changes, batch, rate)
         log.info("committed in %.2fs; reading %s from %s", commit_s, topic, start)
         seen = collect(settings, topic, start, symbol, changes, idle_timeout_s)
     finally:
@@ -185,7 +199,7 @@ def bench_capture(settings: Settings, *, changes: int = 50_000, batch: int = 100
     first_commit = min(ts for ts, _ in seen)
     arrivals = [arrived for _, arrived in seen]
     return CaptureFigures(
-        changes=changes, batch=batch, table=DATASET.name, topic=topic, symbol=symbol,
+        changes=changes, batch=batch, rate=rate, table=DATASET.name, topic=topic, symbol=symbol,
         commit_s=commit_s, capture_s=(max(arrivals) - first_commit) / 1000,
         arrival_s=(max(arrivals) - min(arrivals)) / 1000,
         latency_ms=Latency.of([arrived - ts for ts, arrived in seen]), cleanup=cleanup,

@@ -17,6 +17,8 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
                         help="inserts to commit (default 50000)")
     parser.add_argument("--batch", type=int, default=100,
                         help="rows per transaction (default 100)")
+    parser.add_argument("--rate", type=float, default=None, metavar="CHANGES_PER_S",
+                        help="pace the commits (default: as fast as Postgres takes them)")
     parser.add_argument("--keep", action="store_true",
                         help="leave the bench rows in Postgres (default: delete them afterwards)")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE",
@@ -27,14 +29,17 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from binance_cdc.bench.capture import bench_capture
 
-    figures = bench_capture(settings, changes=args.changes, batch=args.batch, keep=args.keep)
+    figures = bench_capture(settings, changes=args.changes, batch=args.batch,
+                            rate=args.rate, keep=args.keep)
     output = args.output or (settings.stack.home / "bench" /
                              f"capture-{time.strftime('%Y%m%d-%H%M%S')}.json")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(figures.to_dict(), indent=2) + "\n")
     lat = figures.latency_ms
     print(f"capture of {figures.changes:,} inserts into {figures.table} "
-          f"({figures.batch} per transaction), symbol {figures.symbol}")
+          f"({figures.batch} per transaction, "
+          f"{'paced at %s/s' % format(figures.rate, ',.0f') if figures.rate else 'unpaced'}), "
+          f"symbol {figures.symbol}")
     print(f"  commits into PostgreSQL   : {figures.commit_s:8.2f} s  "
           f"{figures.commits_per_s:>10,.0f} changes/s")
     print(f"  first commit -> last event: {figures.capture_s:8.2f} s  "

@@ -33,6 +33,13 @@ def test_every_change_is_counted_and_the_rows_are_removed(
     assert 0 <= lat.p50 <= lat.p99 <= lat.max < 60_000
 
 
+def test_rate_paces_the_commits(settings: Settings, connector: ConnectorDefinition) -> None:
+    figures = bench_capture(settings, changes=200, batch=20, rate=400)
+    assert figures.rate == 400
+    assert figures.commit_s >= 0.4  # 10 batches, the last one due at 180/400 s
+    assert figures.commits_per_s <= 500
+
+
 def test_keep_leaves_the_rows(settings: Settings, connector: ConnectorDefinition) -> None:
     figures = bench_capture(settings, changes=30, batch=7, keep=True)
     try:
