@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from binance_cdc.datasets import Dataset
 from binance_cdc.errors import SinkError, StoreError
-from binance_cdc.settings import CassandraSettings, PostgresSettings
+from binance_cdc.settings import PostgresSettings
 
 log = logging.getLogger(__name__)
 
