@@ -7,8 +7,10 @@ are there. Per event, latency is the Kafka record timestamp (CreateTime, set by
 Connect's producer when it sends the event) minus ``source.ts_ms`` (the commit
 time in Postgres); both clocks are this machine's. Throughput is N over the span
 from the first commit to the last event's record timestamp, so reading the
-topic afterwards does not count. The bench rows are deleted at the end (which
-emits N delete events and N tombstones downstream), unless ``keep``.
+topic afterwards does not count. The bench rows are deleted at the end, unless
+``keep``; that emits N delete events and N tombstones, which the bench waits
+for, so that a following run does not queue behind them (and the stream, if it
+runs, removes the rows from Cassandra too).
 """
 
 from __future__ import annotations
@@ -164,18 +166,33 @@ def delete_changes(settings: Settings, symbol: str) -> int:
 
 
 def collect(settings: Settings, topic: str, start: dict[int, int], symbol: str, changes: int,
-            idle_timeout_s: float) -> list[tuple[int, int]]:
-    """(source.ts_ms, record timestamp) of the bench's create events, in arrival order."""
+            idle_timeout_s: float, op: str = "c") -> tuple[list[tuple[int, int]], dict[int, int]]:
+    """(source.ts_ms, record timestamp) of the bench's ``op`` events in arrival order, and
+    the offsets right after the last one per partition."""
     seen: list[tuple[int, int]] = []
+    after = dict(start)
     for event in consume(settings.kafka, topic, start=start, idle_timeout_s=idle_timeout_s):
-        if (event.op == "c" and isinstance(event.key, dict) and event.key.get("symbol") == symbol
+        if (event.op == op and isinstance(event.key, dict) and event.key.get("symbol") == symbol
                 and event.source_ts_ms is not None and event.timestamp_ms is not None):
             seen.append((event.source_ts_ms, event.timestamp_ms))
+            after[event.partition] = event.offset + 1
             if len(seen) == changes:
-                return seen
-    raise BrokerError(f"only {len(seen)} of {changes} change events reached {topic} (nothing new "
-                      f"for {idle_timeout_s:.0f}s); is the connector running? "
+                return seen, after
+    raise BrokerError(f"only {len(seen)} of {changes} {op!r} events for {symbol} reached {topic} "
+                      f"(nothing new for {idle_timeout_s:.0f}s); is the connector running? "
                       "(`binance-cdc connector status`)", retryable=True)
+
+
+def clean_up(settings: Settings, topic: str, after: dict[int, int], symbol: str,
+             idle_timeout_s: float) -> str:
+    """Delete the bench rows and wait for their delete events, so the next run starts on
+    an idle connector rather than behind this run's deletes."""
+    deleted = delete_changes(settings, symbol)
+    started = time.perf_counter()
+    if deleted:
+        collect(settings, topic, after, symbol, deleted, idle_timeout_s, op="d")
+    return (f"deleted {deleted} rows; their delete events reached Kafka in "
+            f"{time.perf_counter() - started:.1f}s")
 
 
 def bench_capture(settings: Settings, *, changes: int = 50_000, batch: int = 100,
@@ -193,9 +210,12 @@ def bench_capture(settings: Settings, *, changes: int = 50_000, batch: int = 100
     try:
         commit_s = commit_changes(settings, symbol, changes, batch, rate)
         log.info("committed in %.2fs; reading %s from %s", commit_s, topic, start)
-        seen = collect(settings, topic, start, symbol, changes, idle_timeout_s)
-    finally:
-        cleanup = "kept" if keep else f"deleted {delete_changes(settings, symbol)} rows"
+        seen, after = collect(settings, topic, start, symbol, changes, idle_timeout_s)
+    except BaseException:
+        if not keep:
+            delete_changes(settings, symbol)
+        raise
+    cleanup = "kept" if keep else clean_up(settings, topic, after, symbol, idle_timeout_s)
     first_commit = min(ts for ts, _ in seen)
     arrivals = [arrived for _, arrived in seen]
     return CaptureFigures(
