@@ -188,7 +188,7 @@ class SparkSettings(BaseSettings):
     """Driver heap (set before the JVM starts)."""
     checkpoint_dir: Path = PROJECT_ROOT / ".stack" / "data" / "spark-checkpoint"
     """Where the streaming query keeps offsets; delete to replay from the earliest offset."""
-    trigger_seconds: float = 1.0
+    trigger_seconds: float = 0.5
     """Micro-batch trigger interval."""
     max_offsets_per_trigger: int = 50_000
     """Upper bound of records read per micro-batch."""

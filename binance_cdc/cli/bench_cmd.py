@@ -12,6 +12,7 @@ import importlib
 BENCH_MODULES = (
     "binance_cdc.cli.bench_extract_cmd",
     "binance_cdc.cli.bench_capture_cmd",
+    "binance_cdc.cli.bench_pipeline_cmd",
 )
 
 

@@ -1,7 +1,10 @@
 """Apply planned writes to Cassandra: setup / write / close.
 
 Statements are prepared once per table with ``USING TIMESTAMP ?`` bound to the
-change's LSN. Transient failures are retried per statement; what still fails
+change's LSN, and sent as UNLOGGED batches of up to :data:`BATCH_STATEMENTS`
+(each statement keeps its own timestamp). Batching is not for atomicity: it
+cuts the Python driver's per-request overhead, the stream's bottleneck, by an
+order of magnitude. Transient failures are retried per batch; what still fails
 raises :class:`SinkError`, which fails the micro-batch so Spark replays it from
 the checkpoint (harmless: every write is idempotent).
 """
@@ -23,8 +26,9 @@ from binance_cdc.sink.query_tables import QUERY_TABLES
 log = logging.getLogger(__name__)
 
 META = tuple(c.name for c in REPLICA_META_COLUMNS)
-CONCURRENCY = 64
+CONCURRENCY = 16
 ATTEMPTS = 5
+BATCH_STATEMENTS = 50
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class CassandraWriter:
         layouts = _table_layouts()
         statements = []
         counts: Counter = Counter()
+        # Neighbours in a batch then often share a partition (a symbol's book or klines).
+        writes = sorted(writes, key=lambda w: (w.table, str(w.values.get("symbol", ""))))
         for write in writes:
             columns, key = layouts[write.table]
             if write.kind == "upsert":
@@ -115,15 +121,16 @@ class CassandraWriter:
         for attempt in range(1, ATTEMPTS + 1):
             if not pending:
                 return
-            results = execute_concurrent(self.session, pending, concurrency=CONCURRENCY,
-                                         raise_on_first_error=False)
-            failed = [(stmt, result) for stmt, (ok, result) in zip(pending, results, strict=True)
-                      if not ok]
+            pending_batches = _batches(pending)
+            results = execute_concurrent(self.session, [(b, ()) for b in pending_batches],
+                                         concurrency=CONCURRENCY, raise_on_first_error=False)
+            failed = [(batch, result) for batch, (ok, result)
+                      in zip(pending_batches, results, strict=True) if not ok]
             if not failed:
                 return
-            log.warning("%d of %d Cassandra writes failed (attempt %d/%d): %s", len(failed),
-                        len(pending), attempt, ATTEMPTS, failed[0][1])
-            pending = [stmt for stmt, _ in failed]
+            log.warning("%d of %d Cassandra write batches failed (attempt %d/%d): %s",
+                        len(failed), len(pending_batches), attempt, ATTEMPTS, failed[0][1])
+            pending = [pair for batch, _ in failed for pair in batch.pairs]
             time.sleep(min(0.2 * 2 ** attempt, 5))
         raise SinkError(f"{len(pending)} Cassandra writes still failing after {ATTEMPTS} attempts",
                         retryable=True)
@@ -132,3 +139,17 @@ class CassandraWriter:
         if self._cluster is not None:
             self._cluster.shutdown()
         self._cluster = self._session = None
+
+
+def _batches(statements: list[tuple]) -> list:
+    """UNLOGGED batches of (prepared statement, parameters), remembering their pairs."""
+    from cassandra.query import BatchStatement, BatchType
+
+    batches = []
+    for first in range(0, len(statements), BATCH_STATEMENTS):
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        batch.pairs = statements[first:first + BATCH_STATEMENTS]
+        for prepared, params in batch.pairs:
+            batch.add(prepared, params)
+        batches.append(batch)
+    return batches

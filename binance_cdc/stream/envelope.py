@@ -26,6 +26,14 @@ from typing import Any, Literal
 from binance_cdc.datasets import DATASETS, Dataset, Kind
 
 UPSERT_OPS = frozenset({"c", "r", "u"})
+# Debezium's helper tables in the publication (heartbeats, snapshot signals):
+# their changes reach Kafka but are not market data.
+HELPER_TABLES = frozenset({"debezium_heartbeat", "debezium_signal"})
+# Incremental-snapshot reads carry no LSN: the row was read by a query, not
+# decoded from the WAL, so nothing orders it against the stream's changes.
+# They are written "fill-only", below every change: they restore rows that are
+# missing in Cassandra and never overwrite a state the stream already wrote.
+FILL_ONLY_TIMESTAMP = 0
 DELETE_OP = "d"
 # Debezium's own topics that may match a broad subscription.
 SYSTEM_TOPIC_PREFIXES = ("__debezium-heartbeat", "__debezium", "_connect")
@@ -37,7 +45,7 @@ class BadRecord(ValueError):
 
 @dataclass(frozen=True)
 class Skip:
-    reason: Literal["tombstone", "heartbeat", "not-a-row-change"]
+    reason: Literal["tombstone", "heartbeat", "not-a-row-change", "helper-table"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ def parse_record(topic: str, key: bytes | None, value: bytes | None, *,
     if value is None or len(value) == 0:
         return Skip("tombstone")
     table = table_of(topic, prefix, schema)
+    if table in HELPER_TABLES:
+        return Skip("helper-table")
     if table is None or table not in DATASETS:
         raise BadRecord(f"topic {topic!r} is not a table of {prefix}.{schema} this stream knows "
                         f"({', '.join(DATASETS)})")
@@ -88,7 +98,10 @@ def parse_record(topic: str, key: bytes | None, value: bytes | None, *,
         raise BadRecord("envelope has no source block")
     if source.get("table") not in (None, table):
         raise BadRecord(f"source.table {source.get('table')!r} does not match topic {topic!r}")
-    lsn = _int(source.get("lsn"), "source.lsn")
+    if source.get("lsn") is None and op == "r" and source.get("snapshot") == "incremental":
+        lsn = FILL_ONLY_TIMESTAMP
+    else:
+        lsn = _int(source.get("lsn"), "source.lsn")
     ts_ms = _int(source.get("ts_ms"), "source.ts_ms")
 
     before = _typed_row(dataset, envelope.get("before"), "before", partial=True)

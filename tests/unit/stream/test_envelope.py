@@ -41,6 +41,18 @@ def test_create_read_and_update_become_upserts_of_the_after_image(op: str) -> No
     assert change.source_ts_ms == 1_700_000_000_000
 
 
+def test_an_incremental_snapshot_read_without_lsn_is_written_fill_only() -> None:
+    raw = json.loads(envelope("r", None, PRICE))
+    raw["source"].update(lsn=None, snapshot="incremental")
+    change = parse(json.dumps(raw).encode())
+    assert (change.op, change.lsn) == ("upsert", 0)
+
+
+def test_changes_of_debeziums_helper_tables_are_skipped() -> None:
+    assert parse(envelope("c", None, {"id": "x"}, table="debezium_signal"),
+                 topic="binance.binance.debezium_signal") == Skip("helper-table")
+
+
 def test_delete_becomes_a_delete_by_the_record_key() -> None:
     change = parse(envelope("d", PRICE, None, lsn=7))
     assert (change.op, change.key, change.row, change.lsn) == ("delete", {"symbol": "BTCUSDT"},
