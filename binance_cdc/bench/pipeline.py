@@ -57,8 +57,13 @@ class StepFigures:
 
 
 def run_step(settings: Settings, label: str, *, rate: float | None, duration_s: float,
-             batch: int = 50, mix: Mix = Mix(), timeout_s: float = 300.0) -> StepFigures:
-    """Generate load, then wait for it to reach Kafka and Cassandra and measure."""
+             batch: int = 50, mix: Mix = Mix(), timeout_s: float = 300.0,
+             leftovers: list[LoadResult] | None = None) -> StepFigures:
+    """Generate load, then wait for it to reach Kafka and Cassandra and measure.
+
+    The run's rows are deleted afterwards, or appended to ``leftovers`` for the
+    caller to delete once every step is measured (their deletes are load too).
+    """
     topics = {t: change_topic(settings.kafka, settings.postgres.schema_name, t)
               for t in ("recent_trades", "latest_prices")}
     start = {t: end_offsets(settings.kafka, topic).get(topic, {}) for t, topic in topics.items()}
@@ -72,7 +77,10 @@ def run_step(settings: Settings, label: str, *, rate: float | None, duration_s: 
                            timeout_s))
         latencies, last_written_ms = _wait_in_cassandra(settings, result, timeout_s)
     finally:
-        cleanup(settings, result)
+        if leftovers is None:
+            cleanup(settings, result)
+        else:
+            leftovers.append(result)
     ordered = sorted(latencies)
     first = result.first_commit_ms
     return StepFigures(

@@ -25,7 +25,8 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     stream = bench_subparsers.add_parser(
         "stream", help="end-to-end changes/s and latency at 1,000/s and at the highest rate")
     stream.add_argument("--duration", type=float, default=30.0, help="seconds per step (default 30)")
-    stream.add_argument("--fixed-rate", type=float, default=1000.0, help="the fixed-rate step (default 1000)")
+    stream.add_argument("--rates", default="1000,3000",
+                        help="fixed-rate steps before the as-fast-as-possible one (default 1000,3000)")
     stream.add_argument("--output", help="JSON result file (default .stack/bench/stream-<time>.json)")
     stream.set_defaults(func=run_stream_bench)
 
@@ -41,12 +42,20 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_stream_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from binance_cdc.bench.load import cleanup
     from binance_cdc.bench.pipeline import run_step
 
+    leftovers: list = []
     with _stream_running(settings):
-        steps = [run_step(settings, f"{args.fixed_rate:,.0f}/s", rate=args.fixed_rate,
-                          duration_s=args.duration),
-                 run_step(settings, "max", rate=None, duration_s=args.duration)]
+        try:
+            steps = [run_step(settings, f"{rate:,.0f}/s", rate=rate, duration_s=args.duration,
+                              leftovers=leftovers)
+                     for rate in (float(r) for r in args.rates.split(",") if r.strip())]
+            steps.append(run_step(settings, "max", rate=None, duration_s=args.duration,
+                                  batch=200, leftovers=leftovers))
+        finally:
+            for result in leftovers:
+                cleanup(settings, result)
     return _report(settings, "stream", steps, args.output)
 
 
