@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -76,8 +77,9 @@ def new_run(target_rate: float | None) -> LoadResult:
 
 
 def generate(settings: Settings, result: LoadResult, *, duration_s: float, batch: int = 50,
-             mix: Mix = Mix()) -> LoadResult:
-    """Commit changes for ``duration_s`` at ``result.target_rate`` changes/s (None: max)."""
+             mix: Mix = Mix(), stop: threading.Event | None = None) -> LoadResult:
+    """Commit changes for ``duration_s`` at ``result.target_rate`` changes/s (None: max),
+    or until ``stop`` is set."""
     import psycopg
 
     schema = settings.postgres.schema_name
@@ -92,7 +94,7 @@ def generate(settings: Settings, result: LoadResult, *, duration_s: float, batch
                     "ON CONFLICT (symbol) DO NOTHING", [(s,) for s in result.price_symbols])
             started = time.monotonic()
             result.first_commit_ms = int(time.time() * 1000)
-            while time.monotonic() - started < duration_s:
+            while time.monotonic() - started < duration_s and not (stop and stop.is_set()):
                 tick += 1
                 trades = [(result.trade_symbol, next_trade + i, Decimal(tick % 1000 + 1000) / 10,
                            Decimal("0.001"), Decimal("1.5"), result.trade_time, True, True)

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.cassandra_cmd",
     "binance_cdc.cli.stream_cmd",
     "binance_cdc.cli.demo_cmd",
+    "binance_cdc.cli.drill_cmd",
     "binance_cdc.cli.extract_cmd",
     "binance_cdc.cli.simulator_cmd",
     "binance_cdc.cli.bench_cmd",

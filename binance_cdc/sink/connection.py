@@ -15,12 +15,14 @@ PROTOCOL_VERSION = 5
 
 def new_cluster(cass: CassandraSettings, *, timeout_s: float = 5.0):  # noqa: ANN201
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy
+    from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy
 
     profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy(),
                                request_timeout=max(timeout_s, 10.0))
     return Cluster([cass.host], port=cass.port, protocol_version=PROTOCOL_VERSION,
                    execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                   # Reconnect within seconds once a restarted node is back (default: up to 10 min).
+                   reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0),
                    connect_timeout=timeout_s, control_connection_timeout=timeout_s)
 
 

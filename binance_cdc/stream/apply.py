@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from binance_cdc.errors import SinkError
 from binance_cdc.settings import CassandraSettings
 from binance_cdc.sink.plan import plan_writes
 from binance_cdc.sink.writer import CassandraWriter, DeadLetter
@@ -91,6 +92,13 @@ def _apply_chunk(chunk: list, target: StreamTarget, totals: Counter) -> int:
     changes, dead, counts = classify(chunk, target)
     totals["records"] += len(chunk)
     totals.update(counts)
-    totals.update({f"written.{k}": v for k, v in
-                   _writer(target).write(plan_writes(changes), dead).items()})
+    writer = _writer(target)
+    try:
+        written = writer.write(plan_writes(changes), dead)
+    except SinkError:
+        # Start from a fresh connection when Spark retries this task.
+        _writers.pop(next(k for k, w in _writers.items() if w is writer), None)
+        writer.close()
+        raise
+    totals.update({f"written.{k}": v for k, v in written.items()})
     return max((c.source_ts_ms for c in changes), default=0)

@@ -57,8 +57,13 @@ def _watch(query, stop: threading.Event) -> bool:  # noqa: ANN001
     """Wait while the query runs; log how far behind Kafka it is. True if it made progress."""
     last_log = time.monotonic()
     progressed = False
+    from pyspark.errors import StreamingQueryException
+
     while query.isActive and not stop.is_set():
-        query.awaitTermination(1)
+        try:
+            query.awaitTermination(1)
+        except StreamingQueryException:
+            return progressed  # the caller reads query.exception() and restarts
         progress = query.lastProgress
         if progress and progress.get("numInputRows", 0) > 0:
             progressed = True

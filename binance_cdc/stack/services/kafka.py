@@ -60,8 +60,9 @@ class KafkaService(Service):
     def probe(self) -> str:
         from confluent_kafka.admin import AdminClient
 
+        # log_level 2: no "connection refused" lines on stderr while the broker starts.
         admin = AdminClient({"bootstrap.servers": self.settings.kafka.bootstrap_servers,
-                             "socket.timeout.ms": 2000})
+                             "socket.timeout.ms": 2000, "log_level": 2})
         metadata = admin.list_topics(timeout=3)
         if not metadata.brokers:
             raise ServiceStartError("kafka", "metadata lists no broker", str(self.log_file))
