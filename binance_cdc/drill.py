@@ -61,8 +61,14 @@ def run_drill(settings: Settings, *, rate: float = 300.0, victims: tuple[str, ..
               on_event: Callable[[str], None] = lambda s: None) -> DrillReport:
     from binance_cdc.verify.run import verify_until
 
+    from binance_cdc.connect.connector import apply
+    from binance_cdc.sink.schema import apply_schema
+
     stack = Stack(settings)
     stack.up()
+    apply_schema(settings.cassandra)
+    apply(ConnectClient(settings.connect.url), load_definition(settings),
+          timeout_s=settings.connect.ready_timeout_s)
     stream = stream_app(settings)
     stream.start()
     report = DrillReport()
