@@ -80,25 +80,19 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if healthy else 1
 
 
-def cmd_restart(args: argparse.Namespace, settings: Settings) -> int:
-    name = load_definition(settings).name
-    _client(settings).restart(name)
-    print(f"connector {name} restart requested")
-    return 0
+def _lifecycle(verb: str):  # noqa: ANN202
+    """A subcommand that sends one lifecycle request (restart, pause, resume)."""
+
+    def command(args: argparse.Namespace, settings: Settings) -> int:
+        name = load_definition(settings).name
+        getattr(_client(settings), verb)(name)
+        print(f"connector {name} {verb} requested")
+        return 0
+
+    return command
 
 
-def cmd_pause(args: argparse.Namespace, settings: Settings) -> int:
-    name = load_definition(settings).name
-    _client(settings).pause(name)
-    print(f"connector {name} pause requested")
-    return 0
-
-
-def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
-    name = load_definition(settings).name
-    _client(settings).resume(name)
-    print(f"connector {name} resume requested")
-    return 0
+cmd_restart, cmd_pause, cmd_resume = (_lifecycle(v) for v in ("restart", "pause", "resume"))
 
 
 def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
