@@ -97,7 +97,9 @@ def run_step(settings: Settings, label: str, *, rate: float | None, duration_s: 
 def _last_event_ms(settings: Settings, topic: str, start: dict[int, int], symbols: set[str],
                    expected: int, timeout_s: float) -> int:
     seen, last = 0, 0
-    for event in consume(settings.kafka, topic, start=start, idle_timeout_s=timeout_s):
+    # A topic created by this very run had no offsets before it: read it from the start.
+    for event in consume(settings.kafka, topic, start=start, from_beginning=not start,
+                         idle_timeout_s=timeout_s):
         if event.op in ("c", "u", "d") and isinstance(event.key, dict) \
                 and event.key.get("symbol") in symbols:
             seen += 1
