@@ -171,7 +171,8 @@ def collect(settings: Settings, topic: str, start: dict[int, int], symbol: str, 
     the offsets right after the last one per partition."""
     seen: list[tuple[int, int]] = []
     after = dict(start)
-    for event in consume(settings.kafka, topic, start=start, idle_timeout_s=idle_timeout_s):
+    for event in consume(settings.kafka, topic, start=start, from_beginning=not start,
+                         idle_timeout_s=idle_timeout_s):
         if (event.op == op and isinstance(event.key, dict) and event.key.get("symbol") == symbol
                 and event.source_ts_ms is not None and event.timestamp_ms is not None):
             seen.append((event.source_ts_ms, event.timestamp_ms))
