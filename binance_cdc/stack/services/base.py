@@ -91,8 +91,11 @@ class Service(abc.ABC):
         """Work that needs the running service (roles, schemas)."""
 
 
-def jvm_common(heap: str) -> list[str]:
-    """Heap and GC sizing shared by the JVM services on a 2-core machine."""
-    return [f"-Xms{heap}" if heap.lower().endswith("g") else "-Xms256m", f"-Xmx{heap}",
+def jvm_common(heap: str, initial_heap: str = "256m") -> list[str]:
+    """Heap and GC sizing shared by Kafka and Connect on a 2-core machine.
+
+    The heap starts small and grows to ``heap``: most of the time neither needs it all.
+    """
+    return [f"-Xms{initial_heap}", f"-Xmx{heap}",
             "-XX:+UseG1GC", "-XX:ParallelGCThreads=2", "-XX:ConcGCThreads=1",
             "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]
