@@ -9,7 +9,7 @@ raises :class:`PayloadError` naming the endpoint, symbol and field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -206,14 +206,19 @@ _TICKER_INTS = {"first_id": "firstId", "last_id": "lastId", "trade_count": "coun
 _TICKER_TIMES = {"open_time": "openTime", "close_time": "closeTime"}
 
 
+def _symbol_items(payload: object, endpoint: str) -> Iterator[tuple[str, Any, Where]]:
+    """Each item of an array-form ticker answer with its symbol and error location."""
+    for i, item in enumerate(_list(payload, Where(endpoint), "[]")):
+        symbol = symbol_of(_get(item, "symbol", Where(endpoint)), Where(endpoint),
+                           f"[{i}].symbol")
+        yield symbol, item, Where(endpoint, symbol)
+
+
 def ticker_24hr_rows(payload: object, *,
                      endpoint: str = "/api/v3/ticker/24hr") -> list[tuple[object, ...]]:
     """/ticker/24hr (FULL, array form) -> daily_ticker rows."""
     rows = []
-    for i, item in enumerate(_list(payload, Where(endpoint), "[]")):
-        where = Where(endpoint)
-        symbol = symbol_of(_get(item, "symbol", where), where, f"[{i}].symbol")
-        where = Where(endpoint, symbol)
+    for symbol, item, where in _symbol_items(payload, endpoint):
         values: dict[str, object] = {"symbol": symbol}
         for column, key in _TICKER_DECIMALS.items():
             values[column] = decimal_of(_get(item, key, where), where, key)
@@ -230,10 +235,7 @@ def price_rows(payload: object, updated_at: datetime, *,
                endpoint: str = "/api/v3/ticker/price") -> list[tuple[object, ...]]:
     """/ticker/price (array form) -> latest_prices rows stamped ``updated_at``."""
     rows = []
-    for i, item in enumerate(_list(payload, Where(endpoint), "[]")):
-        where = Where(endpoint)
-        symbol = symbol_of(_get(item, "symbol", where), where, f"[{i}].symbol")
-        where = Where(endpoint, symbol)
+    for symbol, item, where in _symbol_items(payload, endpoint):
         rows.append(row(LATEST_PRICES, {
             "symbol": symbol, "price": decimal_of(_get(item, "price", where), where, "price"),
             "updated_at": updated_at,

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from binance_cdc.settings import Settings, env_var_for
+from binance_cdc.settings import PROJECT_ROOT, Settings, StackSettings, env_var_for
 from binance_cdc.stack.process import PidFile
 
 
@@ -89,6 +89,19 @@ class Service(abc.ABC):
 
     def after_ready(self) -> None:
         """Work that needs the running service (roles, schemas)."""
+
+
+KAFKA_LOG4J = PROJECT_ROOT / "kafka" / "log4j2.properties"
+
+
+def kafka_family_argv(stack: StackSettings, jars: str, heap: str, log_file: Path, main: str,
+                      *args: str) -> list[str]:
+    """A Kafka-family JVM (broker, storage tool, Connect worker) logging through
+    kafka/log4j2.properties into ``log_file``, with the jars of ``stack.jars_dir/jars``."""
+    from binance_cdc.stack.jars import classpath
+
+    return [stack.java, *jvm_common(heap), f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+            f"-Dlog.file.name={log_file}", "-cp", classpath(stack, jars), main, *args]
 
 
 def jvm_common(heap: str, initial_heap: str = "256m") -> list[str]:

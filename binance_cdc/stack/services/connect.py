@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from binance_cdc.errors import ServiceStartError
 from binance_cdc.settings import PROJECT_ROOT
-from binance_cdc.stack.jars import classpath
-from binance_cdc.stack.services.base import Port, Service, jvm_common
+from binance_cdc.stack.services.base import Port, Service, kafka_family_argv
 from binance_cdc.stack.templates import render
 
 TEMPLATE = PROJECT_ROOT / "debezium" / "connect-distributed.properties"
-LOG4J = PROJECT_ROOT / "kafka" / "log4j2.properties"
 DEBEZIUM_CONNECTOR = "io.debezium.connector.postgresql.PostgresConnector"
 
 
@@ -40,10 +38,9 @@ class ConnectService(Service):
                 "BINANCE_CDC_DEBEZIUM_PASSWORD": pg.debezium_password.get_secret_value()}
 
     def argv(self) -> list[str]:
-        return [self.stack.java, *jvm_common(self.settings.connect.heap),
-                f"-Dlog4j2.configurationFile={LOG4J}", f"-Dlog.file.name={self.log_file}",
-                "-cp", classpath(self.stack, "connect"),
-                "org.apache.kafka.connect.cli.ConnectDistributed", str(self.properties_file)]
+        return kafka_family_argv(self.stack, "connect", self.settings.connect.heap, self.log_file,
+                                 "org.apache.kafka.connect.cli.ConnectDistributed",
+                                 str(self.properties_file))
 
     def probe(self) -> str:
         import requests

@@ -8,12 +8,10 @@ import uuid
 
 from binance_cdc.errors import ServiceStartError
 from binance_cdc.settings import PROJECT_ROOT
-from binance_cdc.stack.jars import classpath
-from binance_cdc.stack.services.base import Port, Service, jvm_common
+from binance_cdc.stack.services.base import Port, Service, kafka_family_argv
 from binance_cdc.stack.templates import render
 
 TEMPLATE = PROJECT_ROOT / "kafka" / "server.properties"
-LOG4J = PROJECT_ROOT / "kafka" / "log4j2.properties"
 
 
 def new_cluster_id() -> str:
@@ -33,9 +31,7 @@ class KafkaService(Service):
         return [self.port("port"), self.port("controller_port")]
 
     def _java(self, main: str, *args: str, heap: str) -> list[str]:
-        return [self.stack.java, *jvm_common(heap),
-                f"-Dlog4j2.configurationFile={LOG4J}", f"-Dlog.file.name={self.log_file}",
-                "-cp", classpath(self.stack, "kafka"), main, *args]
+        return kafka_family_argv(self.stack, "kafka", heap, self.log_file, main, *args)
 
     def prepare(self) -> None:
         kafka = self.settings.kafka
