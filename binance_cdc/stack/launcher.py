@@ -91,7 +91,7 @@ class Stack:
         for directory in (self.settings.stack.logs_dir, self.settings.stack.run_dir):
             directory.mkdir(parents=True, exist_ok=True)
 
-        spawned: dict[str, float] = {}
+        spawned: dict[str, tuple[int, float]] = {}
         pending = {s.name: s for s in to_start}
         try:
             for name in SPAWN_ORDER:
@@ -100,14 +100,17 @@ class Stack:
                     continue
                 for needed in NEEDS.get(name, ()):
                     self._await_ready(self.services[needed], spawned, report, on_ready)
-                self._spawn(service)
-                spawned[name] = time.monotonic()
+                spawned[name] = (self._spawn(service), time.monotonic())
             for name in SERVICE_NAMES:
                 if name in pending:
                     self._await_ready(pending[name], spawned, report, on_ready)
         except BaseException:
-            # Leave nothing half-started behind: stop what this call spawned.
-            self.down([n for n in spawned])
+            # Leave nothing half-started behind: stop what this call spawned, by the
+            # pids it got back (a pid file may not name a process that failed early).
+            for name, (pid, _) in spawned.items():
+                if process.is_alive(pid):
+                    process.terminate(pid, timeout_s=self.settings.stack.stop_timeout_s)
+                self.services[name].pid_file.remove()
             raise
         return report
 
@@ -117,22 +120,26 @@ class Stack:
                 if port_open(port.host, port.port):
                     raise PortTakenError(service.name, port.port, port.env_var)
 
-    def _spawn(self, service: Service) -> None:
+    def _spawn(self, service: Service) -> int:
         service.prepare()
         pid = process.spawn(service.argv(), log_path=service.console_file, env=service.env(),
                             user=service.run_as())
         service.pid_file.write(pid)
         log.info("%s starting (pid %s)", service.name, pid)
+        return pid
 
-    def _await_ready(self, service: Service, spawned: dict[str, float], report: UpReport,
+    def _await_ready(self, service: Service, spawned: dict[str, tuple[int, float]],
+                     report: UpReport,
                      on_ready: Callable[[str, float, str], None] | None) -> None:
         if service.name in report.started or service.name not in spawned:
             return
-        deadline = spawned[service.name] + self.settings.stack.start_timeout_s
+        pid, started = spawned[service.name]
+        deadline = started + self.settings.stack.start_timeout_s
         last_error = "no answer yet"
         while True:
-            pid = service.pid_file.running_pid()
-            if pid is None:
+            # The pid we spawned, not the pid file: right after exec the command line
+            # is not reliably readable yet, and only a real exit is a failed start.
+            if not process.is_alive(pid):
                 raise ServiceStartError(service.name, f"the process exited during start-up "
                                         f"({_tail(service.console_file)})", str(service.log_file))
             try:
@@ -146,7 +153,7 @@ class Stack:
                     f"(last error: {last_error})", str(service.log_file))
             time.sleep(0.5)
         service.after_ready()
-        seconds = time.monotonic() - spawned[service.name]
+        seconds = time.monotonic() - started
         report.started[service.name] = seconds
         log.info("%s ready in %.1fs: %s", service.name, seconds, detail)
         if on_ready:

@@ -117,8 +117,21 @@ def spawn(argv: list[str], *, log_path: Path, env: dict[str, str] | None = None,
                                            (os.POSIX_SPAWN_DUP2, fd, 2)])
     finally:
         os.close(fd)
+    _wait_exec(pid, argv[-1])
     log.debug("spawned pid %s: %s", pid, argv[0])
     return pid
+
+
+def _wait_exec(pid: int, last_arg: str, timeout_s: float = 5.0) -> None:
+    """Return once the child runs the new program (or died).
+
+    posix_spawn may return while the child still runs our own image, whose
+    command line is empty: a pid-file check in that window would take the new
+    service for a stranger.
+    """
+    deadline = time.monotonic() + timeout_s
+    while last_arg not in cmdline(pid) and is_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def terminate(pid: int, *, timeout_s: float, sig: int = signal.SIGTERM) -> bool:
