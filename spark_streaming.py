@@ -1,7 +1,11 @@
-"""Entry point for `spark-submit spark_streaming.py` (same as `binance-cdc stream`).
+"""The streaming job, for spark-submit:
+
+    spark-submit --properties-file .stack/spark/spark-defaults.conf spark_streaming.py
 
 Streams the Debezium change topics from Kafka into the Cassandra replica and
-query tables until stopped with Ctrl-C / SIGTERM.
+query tables until stopped with Ctrl-C / SIGTERM. `make setup` writes the
+properties file (the connector jars, driver memory, the default master);
+`--master spark://host:7077` runs it on a Spark cluster.
 """
 
 from __future__ import annotations

@@ -148,6 +148,10 @@ class ConnectSettings(BaseSettings):
     """How long `connector apply` waits for the connector and its task to run."""
     slot_lag_warn_bytes: int = 64 * 1024 * 1024
     """`connector status` warns when the replication slot retains more WAL than this."""
+    topic_partitions: int = Field(3, ge=1)
+    """Partitions of each change topic Debezium creates (per-key order holds: keys hash to one)."""
+    poll_interval_ms: int = Field(25, ge=1)
+    """How long Debezium waits for new changes before it polls the slot again (latency floor)."""
 
     @property
     def url(self) -> str:
@@ -175,6 +179,17 @@ class CassandraSettings(BaseSettings):
     """Replication strategy of the keyspace."""
     replication_factor: int = 1
     """Replication factor of the keyspace."""
+    write_consistency: str = "LOCAL_QUORUM"
+    """Consistency level of the stream's writes (LOCAL_QUORUM is one replica when RF is 1)."""
+
+    @field_validator("write_consistency")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        levels = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM",
+                  "LOCAL_ONE")
+        if value.upper() not in levels:
+            raise ValueError(f"{value!r} is not a Cassandra consistency level ({', '.join(levels)})")
+        return value.upper()
 
 
 class SparkSettings(BaseSettings):
@@ -183,12 +198,18 @@ class SparkSettings(BaseSettings):
     model_config = _section("SPARK_")
 
     master: str = "local[2]"
-    """Spark master URL."""
+    """Default master in the properties file; `spark-submit --master` wins over it."""
     driver_memory: str = "1g"
-    """Driver heap (set before the JVM starts)."""
+    """Driver heap (in the properties file: it must be known before the JVM starts)."""
+    executor_memory: str = "1g"
+    """Heap of each executor on a Spark cluster."""
+    cores_max: int = 2
+    """Cores the job takes on a standalone cluster (spark.cores.max; the default is all)."""
+    driver_host: str = "127.0.0.1"
+    """Address the driver binds and advertises; executors on other machines must reach it."""
     checkpoint_dir: Path = PROJECT_ROOT / ".stack" / "data" / "spark-checkpoint"
-    """Where the streaming query keeps offsets; delete to replay from the earliest offset."""
-    trigger_seconds: float = 0.5
+    """Where the queries keep offsets (one folder per table); delete to replay from the earliest."""
+    trigger_seconds: float = 0.2
     """Micro-batch trigger interval."""
     max_offsets_per_trigger: int = 50_000
     """Upper bound of records read per micro-batch."""
@@ -200,6 +221,8 @@ class SparkSettings(BaseSettings):
     """Failures in a row after which the job gives up and exits non-zero."""
     log_level: str = "WARN"
     """Log level of Spark's JVM side."""
+    dead_letter_max_bytes: int = Field(65536, ge=256)
+    """A dead letter keeps at most this many characters of the record (and its original size)."""
 
 
 class BinanceSettings(BaseSettings):

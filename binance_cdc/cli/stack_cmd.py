@@ -87,6 +87,9 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_jars(args: argparse.Namespace, settings: Settings) -> int:
+    from binance_cdc.stream.submit import write_properties
+
     ran = ensure_jars(settings.stack)
     print(("resolved" if ran else "already resolved") + f": {settings.stack.jars_dir}")
+    print(f"spark-submit properties: {write_properties(settings)}")
     return 0

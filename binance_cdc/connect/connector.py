@@ -88,6 +88,8 @@ def load_definition(settings: Settings, path: Path | None = None) -> ConnectorDe
     config["database.port"] = str(connect.database_port or pg.port)
     config["database.dbname"] = pg.database
     config["topic.prefix"] = settings.kafka.topic_prefix
+    config["topic.creation.default.partitions"] = str(connect.topic_partitions)
+    config["poll.interval.ms"] = str(connect.poll_interval_ms)
     return ConnectorDefinition(name, {k: str(v) for k, v in config.items()})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -55,3 +56,48 @@ def request_incremental_snapshot(pg: PostgresSettings, table: str) -> str:
         conn.execute(f"INSERT INTO {pg.schema_name}.{SIGNAL_TABLE} (id, type, data) "  # noqa: S608
                      "VALUES (%s, 'execute-snapshot', %s)", (signal_id, data))
     return signal_id
+
+
+class WalPosition:
+    """The source's current WAL position (``pg_current_wal_lsn()``) as Debezium numbers LSNs.
+
+    The stream checks every change's LSN against it: a change cannot come from
+    beyond the position Postgres has reached, so an LSN above it is forged, or
+    from another (rebuilt) Postgres. Read once per micro-batch, after Spark
+    fixed the batch's offsets, so every real change of the batch is below it.
+    One connection, shared by the queries' threads.
+    """
+
+    def __init__(self, pg: PostgresSettings) -> None:
+        self.pg = pg
+        self._conn = None
+        self._lock = threading.Lock()
+
+    def current(self) -> int:
+        import psycopg
+
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = _connect(self.pg)
+                    row = self._conn.execute(
+                        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')").fetchone()
+                    return int(row[0])
+                except (psycopg.Error, StoreError) as exc:
+                    self.close_unlocked()
+                    if attempt == 2:
+                        raise StoreError(
+                            f"cannot read the current WAL position of PostgreSQL at "
+                            f"{self.pg.host}:{self.pg.port} ({exc}); the stream needs it to "
+                            "check change LSNs and waits for Postgres", retryable=True) from exc
+        raise AssertionError("unreachable")
+
+    def close_unlocked(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self.close_unlocked()

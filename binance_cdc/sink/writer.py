@@ -1,12 +1,18 @@
-"""Apply planned writes to Cassandra: setup / write / close.
+"""What the stream writes from Python, on the Spark driver: setup / write / close.
 
-Statements are prepared once per table with ``USING TIMESTAMP ?`` bound to the
-change's LSN, and sent as UNLOGGED batches of up to :data:`BATCH_STATEMENTS`
-(each statement keeps its own timestamp). Batching is not for atomicity: it
-cuts the Python driver's per-request overhead, the stream's bottleneck, by an
-order of magnitude. Transient failures are retried per batch; what still fails
-raises :class:`SinkError`, which fails the micro-batch so Spark replays it from
-the checkpoint (harmless: every write is idempotent).
+Upserts go through the Spark Cassandra Connector on the executors; the
+connector has no delete from DataFrames, so deletes (replica rows and the query
+rows a change moved away from) come here, with the change's LSN as their write
+timestamp like every upsert. So do dead letters (one statement each, never in
+a batch with other rows), the per-query progress row, and the row-by-row
+fallback for a micro-batch whose connector write failed although Cassandra is
+up (some value Cassandra rejects): each row is tried alone and the one that
+fails becomes a dead letter, so one record never stops the stream.
+
+Statements are prepared once with the configured consistency level
+(CASSANDRA_WRITE_CONSISTENCY). Transient failures are retried; what still
+fails raises :class:`SinkError`, which fails the micro-batch so Spark replays it
+from the checkpoint (harmless: every write is idempotent).
 """
 
 from __future__ import annotations
@@ -14,21 +20,37 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from binance_cdc.datasets import DATASETS, REPLICA_META_COLUMNS
 from binance_cdc.errors import SinkError
 from binance_cdc.settings import CassandraSettings
-from binance_cdc.sink.plan import Write
 from binance_cdc.sink.query_tables import QUERY_TABLES
 
 log = logging.getLogger(__name__)
 
 META = tuple(c.name for c in REPLICA_META_COLUMNS)
-CONCURRENCY = 16
+CONCURRENCY = 32
 ATTEMPTS = 5
-BATCH_STATEMENTS = 50
+
+
+@dataclass(frozen=True)
+class Delete:
+    table: str
+    key: dict[str, Any]
+    timestamp: int
+    """The change's LSN, the write timestamp every write of the row carries."""
+
+
+@dataclass(frozen=True)
+class Upsert:
+    table: str
+    values: dict[str, Any]
+    """Every column of the table (not the meta columns)."""
+    timestamp: int
+    source_ts_ms: int
 
 
 @dataclass(frozen=True)
@@ -36,30 +58,38 @@ class DeadLetter:
     topic: str
     partition: int
     offset: int
+    record_ms: int
+    """The Kafka record's timestamp: it picks the day partition, so a replay rewrites the row."""
     key: str | None
     value: str | None
+    """The record's value, truncated to SPARK_DEAD_LETTER_MAX_BYTES characters."""
+    value_bytes: int
+    """The size of the whole value as it was on Kafka."""
     error: str
 
 
-def _table_layouts() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """table -> (data columns, key columns) for every table the stream writes."""
+def table_layouts() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """table -> (data columns, key columns) for every table the stream writes rows of."""
     layouts = {d.name: (d.column_names, d.primary_key) for d in DATASETS.values()}
     layouts.update({q.name: (q.columns, q.key) for q in QUERY_TABLES})
     return layouts
 
 
 class CassandraWriter:
-    """Writes replica rows, query rows and dead letters. Connects in :meth:`setup`."""
+    """Deletes, dead letters, progress and fallback rows. Connects in :meth:`setup`."""
 
     def __init__(self, cass: CassandraSettings) -> None:
         self.cass = cass
         self._cluster = None
-        self._session = None
-        self._upserts: dict[str, object] = {}
-        self._deletes: dict[str, object] = {}
-        self._dead_letter = None
+        self._session: Any = None
+        self._upserts: dict[str, Any] = {}
+        self._deletes: dict[str, Any] = {}
+        self._dead_letter: Any = None
+        self._progress: Any = None
 
     def setup(self) -> None:
+        from cassandra import ConsistencyLevel
+
         from binance_cdc.sink.connection import new_cluster
 
         self._cluster = new_cluster(self.cass, timeout_s=10)
@@ -69,68 +99,92 @@ class CassandraWriter:
             self._cluster.shutdown()
             raise SinkError(f"cannot connect to Cassandra keyspace {self.cass.keyspace} at "
                             f"{self.cass.host}:{self.cass.port}: {exc}", retryable=True) from exc
+        level = ConsistencyLevel.name_to_value[self.cass.write_consistency]
         ks = self.cass.keyspace
-        for table, (columns, key) in _table_layouts().items():
+        for table, (columns, key) in table_layouts().items():
             names = (*columns, *META)
-            self._upserts[table] = self._session.prepare(
+            self._upserts[table] = self._prepare(
                 f"INSERT INTO {ks}.{table} ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' * len(names))}) USING TIMESTAMP ?")
-            self._deletes[table] = self._session.prepare(
+                f"VALUES ({', '.join('?' * len(names))}) USING TIMESTAMP ?", level)
+            self._deletes[table] = self._prepare(
                 f"DELETE FROM {ks}.{table} USING TIMESTAMP ? WHERE "
-                + " AND ".join(f"{k} = ?" for k in key))
-        self._dead_letter = self._session.prepare(
-            f"INSERT INTO {ks}.dead_letters (topic, partition, offset, record_key, record_value, "
-            "error, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                + " AND ".join(f"{k} = ?" for k in key), level)
+        self._dead_letter = self._prepare(
+            f"INSERT INTO {ks}.dead_letters (topic, day, partition, offset, record_key, "
+            "record_value, value_bytes, error, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            level)
+        self._progress = self._prepare(
+            f"INSERT INTO {ks}.stream_progress (query_name, batch_id, records, rows_written, "
+            "rows_deleted, dead_letters, duration_ms, max_source_ts, finished_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", level)
+
+    def _prepare(self, cql: str, level: int) -> Any:
+        statement = self._session.prepare(cql)
+        statement.consistency_level = level
+        return statement
 
     @property
-    def session(self):  # noqa: ANN201
+    def session(self) -> Any:
         if self._session is None:
             raise SinkError("CassandraWriter.setup() was not called")
         return self._session
 
-    def write(self, writes: list[Write], dead_letters: list[DeadLetter]) -> Counter:
-        """Apply everything; return counts like ``{'klines.upsert': 3, 'dead_letters': 1}``."""
-        now = dt.datetime.now(dt.timezone.utc)
-        layouts = _table_layouts()
-        statements = []
-        counts: Counter = Counter()
-        # Neighbours in a batch then often share a partition (a symbol's book or klines).
-        writes = sorted(writes, key=lambda w: (w.table, str(w.values.get("symbol", ""))))
-        for write in writes:
-            columns, key = layouts[write.table]
-            if write.kind == "upsert":
-                source_ts = dt.datetime.fromtimestamp(write.source_ts_ms / 1000, dt.timezone.utc)
-                params = (*(write.values[c] for c in columns), write.timestamp, source_ts, now,
-                          write.timestamp)
-                statements.append((self._upserts[write.table], params))
-            else:
-                params = (write.timestamp, *(write.values[k] for k in key))
-                statements.append((self._deletes[write.table], params))
-            counts[f"{write.table}.{write.kind}"] += 1
-        for letter in dead_letters:
-            statements.append((self._dead_letter, (letter.topic, letter.partition, letter.offset,
-                                                   letter.key, letter.value, letter.error, now)))
-        counts["dead_letters"] += len(dead_letters)
-        self._execute(statements)
-        return counts
+    def reachable(self) -> bool:
+        """True if Cassandra answers a query now (tells a data error from an outage)."""
+        try:
+            self.session.execute("SELECT release_version FROM system.local", timeout=5)
+        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+            return False
+        return True
 
-    def _execute(self, statements: list[tuple]) -> None:
+    def delete(self, deletes: Sequence[Delete]) -> None:
+        layouts = table_layouts()
+        self._execute([(self._deletes[d.table], (d.timestamp, *(d.key[k] for k in layouts[d.table][1])))
+                       for d in deletes])
+
+    def upsert_one(self, upsert: Upsert, written_at: dt.datetime) -> None:
+        """One row, alone; raises the driver's error if Cassandra rejects it."""
+        columns, _ = table_layouts()[upsert.table]
+        source_ts = dt.datetime.fromtimestamp(upsert.source_ts_ms / 1000, dt.timezone.utc)
+        self.session.execute(self._upserts[upsert.table],
+                             (*(upsert.values[c] for c in columns), upsert.timestamp, source_ts,
+                              written_at, upsert.timestamp), timeout=30)
+
+    def dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        now = dt.datetime.now(dt.timezone.utc)
+        statements = []
+        for letter in letters:
+            day = dt.datetime.fromtimestamp(letter.record_ms / 1000, dt.timezone.utc).date()
+            statements.append((self._dead_letter, (
+                letter.topic, day, letter.partition, letter.offset, letter.key, letter.value,
+                letter.value_bytes, letter.error, now)))
+        self._execute(statements)
+
+    def record_progress(self, query_name: str, batch_id: int, records: int, rows_written: int,
+                        rows_deleted: int, dead_letters: int, duration_ms: int,
+                        max_source_ts_ms: int) -> None:
+        max_ts = (dt.datetime.fromtimestamp(max_source_ts_ms / 1000, dt.timezone.utc)
+                  if max_source_ts_ms else None)
+        self._execute([(self._progress, (query_name, batch_id, records, rows_written, rows_deleted,
+                                         dead_letters, duration_ms, max_ts,
+                                         dt.datetime.now(dt.timezone.utc)))])
+
+    def _execute(self, statements: list[tuple[Any, tuple]]) -> None:
         from cassandra.concurrent import execute_concurrent
 
         pending = statements
         for attempt in range(1, ATTEMPTS + 1):
             if not pending:
                 return
-            pending_batches = _batches(pending)
-            results = execute_concurrent(self.session, [(b, ()) for b in pending_batches],
-                                         concurrency=CONCURRENCY, raise_on_first_error=False)
-            failed = [(batch, result) for batch, (ok, result)
-                      in zip(pending_batches, results, strict=True) if not ok]
+            results = execute_concurrent(self.session, pending, concurrency=CONCURRENCY,
+                                         raise_on_first_error=False)
+            failed = [(pair, result) for pair, (ok, result) in zip(pending, results, strict=True)
+                      if not ok]
             if not failed:
                 return
-            log.warning("%d of %d Cassandra write batches failed (attempt %d/%d): %s",
-                        len(failed), len(pending_batches), attempt, ATTEMPTS, failed[0][1])
-            pending = [pair for batch, _ in failed for pair in batch.pairs]
+            log.warning("%d of %d Cassandra writes failed (attempt %d/%d): %s", len(failed),
+                        len(pending), attempt, ATTEMPTS, failed[0][1])
+            pending = [pair for pair, _ in failed]
             time.sleep(min(0.2 * 2 ** attempt, 5))
         raise SinkError(f"{len(pending)} Cassandra writes still failing after {ATTEMPTS} attempts",
                         retryable=True)
@@ -139,17 +193,3 @@ class CassandraWriter:
         if self._cluster is not None:
             self._cluster.shutdown()
         self._cluster = self._session = None
-
-
-def _batches(statements: list[tuple]) -> list:
-    """UNLOGGED batches of (prepared statement, parameters), remembering their pairs."""
-    from cassandra.query import BatchStatement, BatchType
-
-    batches = []
-    for first in range(0, len(statements), BATCH_STATEMENTS):
-        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-        batch.pairs = statements[first:first + BATCH_STATEMENTS]
-        for prepared, params in batch.pairs:
-            batch.add(prepared, params)
-        batches.append(batch)
-    return batches

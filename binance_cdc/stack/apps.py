@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,14 @@ class BackgroundApp:
     argv: tuple[str, ...]
     run_dir: Path
     log_file: Path
+    prepare: Callable[[], object] | None = None
+    """Called before each start (e.g. write the properties file spark-submit reads)."""
+    group: bool = False
+    """Stop the whole process group (spark-submit's JVM and the Python driver it runs)."""
 
     @property
     def pid_file(self) -> PidFile:
-        # The binance_cdc subcommand is the marker: a recycled pid will not carry it.
+        # The arguments after the program are the marker: a recycled pid will not carry them.
         return PidFile(self.run_dir / f"{self.name}.pid", marker=" ".join(self.argv[1:4]))
 
     def pid(self) -> int | None:
@@ -35,6 +40,8 @@ class BackgroundApp:
         running = self.pid()
         if running is not None:
             return running
+        if self.prepare is not None:
+            self.prepare()
         pid = process.spawn(list(self.argv), log_path=self.log_file, env=env)
         self.pid_file.write(pid)
         log.info("%s started (pid %s, log %s)", self.name, pid, self.log_file)
@@ -44,15 +51,19 @@ class BackgroundApp:
         pid = self.pid()
         if pid is None:
             return False
-        process.terminate(pid, timeout_s=timeout_s)
+        process.terminate(pid, timeout_s=timeout_s, group=self.group)
         self.pid_file.remove()
         log.info("%s stopped (pid %s)", self.name, pid)
         return True
 
 
-def stream_app(settings: Settings) -> BackgroundApp:
-    return BackgroundApp("stream", (sys.executable, "-m", "binance_cdc", "stream"),
-                         settings.stack.run_dir, settings.stack.logs_dir / "stream.log")
+def stream_app(settings: Settings, *, master: str | None = None) -> BackgroundApp:
+    """The streaming job, started exactly as a user starts it (binance_cdc/stream/submit.py)."""
+    from binance_cdc.stream.submit import command_argv, write_properties
+
+    return BackgroundApp("stream", tuple(command_argv(settings, master=master)),
+                         settings.stack.run_dir, settings.stack.logs_dir / "stream.log",
+                         prepare=lambda: write_properties(settings), group=True)
 
 
 def simulator_app(settings: Settings) -> BackgroundApp:

@@ -134,17 +134,23 @@ def _wait_exec(pid: int, last_arg: str, timeout_s: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def terminate(pid: int, *, timeout_s: float, sig: int = signal.SIGTERM) -> bool:
-    """Send ``sig``, wait up to ``timeout_s`` for exit, then SIGKILL. True if it had to be killed."""
+def terminate(pid: int, *, timeout_s: float, sig: int = signal.SIGTERM,
+              group: bool = False) -> bool:
+    """Send ``sig``, wait up to ``timeout_s`` for exit, then SIGKILL. True if it had to be killed.
+
+    ``group`` signals the process group ``pid`` leads (spawn starts every process in
+    a session of its own): a spark-submit JVM and the Python driver it runs.
+    """
+    send = os.killpg if group else os.kill
     try:
-        os.kill(pid, sig)
+        send(pid, sig)
     except ProcessLookupError:
         return False
     if wait_exit(pid, timeout_s):
         return False
     log.warning("pid %s did not exit within %.0fs; sending SIGKILL", pid, timeout_s)
     try:
-        os.kill(pid, signal.SIGKILL)
+        send(pid, signal.SIGKILL)
     except ProcessLookupError:
         return True
     wait_exit(pid, 10.0)

@@ -1,166 +1,158 @@
-"""The Structured Streaming job: Kafka `<prefix>.<schema>.*` -> Cassandra.
+"""The Structured Streaming job: one query per dataset, Kafka topic -> Cassandra.
 
-Spark reads the change topics with its Kafka source (checkpointed offsets, so
-a restart resumes where it stopped; earliest offsets on the very first run),
-and every micro-batch is applied by :mod:`binance_cdc.stream.apply` in the
-executors. A failed batch (Cassandra unreachable, say) stops the query; the
-job waits and starts it again from the checkpoint, which replays the batch:
-harmless, because every write is idempotent.
+The job always runs under ``spark-submit`` (binance_cdc/stream/submit.py builds
+the command), so the connector jars are on the driver's classpath from the
+start, ``--master`` and memory are whatever spark-submit was told, and the same
+job runs on ``local[2]`` or on a standalone cluster. Nothing here sets the
+master or a launch-time setting: only runtime SQL settings, from the settings.
+
+Each dataset's topic gets its own query (its own checkpoint under
+SPARK_CHECKPOINT_DIR/<dataset>): a micro-batch then touches one table's
+records only, topics are applied in parallel, and a failing table does not
+hold the others back. Offsets live in the checkpoints; the first run starts at
+the earliest offsets.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import logging
 import re
-import time
-from collections import Counter
+from typing import TYPE_CHECKING, Any
 
+from binance_cdc.datasets import Dataset
 from binance_cdc.errors import StreamError
 from binance_cdc.settings import Settings
-from binance_cdc.stack.jars import spark_jars
-from binance_cdc.stream.apply import StreamTarget, apply_partition
+from binance_cdc.stream.batch import BatchApplier
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.streaming import StreamingQuery
 
 log = logging.getLogger(__name__)
 
-
-def build_session(settings: Settings):  # noqa: ANN201
-    """A SparkSession with the connector jars from the local Maven folder (never Ivy)."""
-    from pyspark.sql import SparkSession
-
-    jars = spark_jars(settings.stack)
-    if not any("spark-sql-kafka" in j.name for j in jars):
-        raise StreamError(f"the Spark Kafka source jar is missing from "
-                          f"{settings.stack.jars_dir / 'spark'}; run `binance-cdc stack jars`")
-    cass, spark = settings.cassandra, settings.spark
-    session = (
-        SparkSession.builder.appName(spark.query_name).master(spark.master)
-        .config("spark.jars", ",".join(str(j) for j in jars))
-        .config("spark.driver.memory", spark.driver_memory)
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.python.worker.reuse", "true")
-        .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
-        # Lets users query the replica from Spark SQL: SELECT * FROM cassandra.binance.klines
-        .config("spark.sql.catalog.cassandra",
-                "com.datastax.spark.connector.datasource.CassandraCatalog")
-        .config("spark.sql.extensions", "com.datastax.spark.connector.CassandraSparkExtensions")
-        .config("spark.cassandra.connection.host", cass.host)
-        .config("spark.cassandra.connection.port", str(cass.port))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel(spark.log_level)
-    _quiet_jvm_loggers(session)
-    return session
-
+# Classes the job needs from the jars spark-submit must be given (--jars,
+# --packages or --properties-file): the Kafka source and the Cassandra connector.
+REQUIRED_CLASSES = {
+    "org.apache.spark.sql.kafka010.KafkaSourceProvider": "spark-sql-kafka-0-10",
+    "com.datastax.spark.connector.datasource.CassandraCatalog": "spark-cassandra-connector",
+}
 
 # Warnings that fire on every micro-batch and say nothing actionable here: the
-# Kafka consumer thread note (KAFKA-1894) and "batch is falling behind" (our
-# own batch log line reports durations).
+# Kafka consumer thread note (KAFKA-1894), "batch is falling behind" (our own
+# batch log line reports durations) and the admin client's per-call notes.
 QUIET_LOGGERS = (
     "org.apache.spark.sql.kafka010.consumer.KafkaDataConsumer",
     "org.apache.spark.sql.execution.streaming.ProcessingTimeExecutor",
+    "org.apache.kafka",
 )
 
 
-def _quiet_jvm_loggers(session) -> None:  # noqa: ANN001
+def active_session() -> SparkSession:
+    """The session of the JVM spark-submit started (never a master of our own)."""
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.getOrCreate()
+
+
+def missing_from_launch_conf() -> list[str]:
+    """Artifacts spark-submit was not given (--jars, --packages or the properties file).
+
+    Read from the launch configuration before any SparkContext exists, so a bare
+    ``spark-submit spark_streaming.py`` fails in seconds, not after a session start.
+    """
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # noqa: SLF001 - attaches to spark-submit's JVM only
+    conf = SparkConf()
+    given = ",".join(conf.get(key, "") or "" for key in
+                     ("spark.jars", "spark.driver.extraClassPath", "spark.jars.packages"))
+    return [artifact for artifact in REQUIRED_CLASSES.values() if artifact not in given]
+
+
+def missing_jars(session: SparkSession) -> list[str]:
+    """Artifact names whose classes the driver cannot load."""
+    jvm = session.sparkContext._jvm  # noqa: SLF001 - class loading is only reachable through py4j
+    loader = jvm.org.apache.spark.util.Utils.getContextOrSparkClassLoader()
+    missing = []
+    for name, artifact in REQUIRED_CLASSES.items():
+        try:
+            jvm.java.lang.Class.forName(name, False, loader)
+        except Exception:  # noqa: BLE001 - py4j wraps ClassNotFoundException
+            missing.append(artifact)
+    return missing
+
+
+def configure(session: SparkSession, settings: Settings) -> None:
+    """Runtime settings of the session, from the settings object."""
+    cass = settings.cassandra
+    for key, value in {
+        # trade_date and every derived date are UTC days.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.cassandra.connection.host": cass.host,
+        "spark.cassandra.connection.port": str(cass.port),
+        # Keep the connector's session between micro-batches (default 5 s).
+        "spark.cassandra.connection.keepAliveMS": "60000",
+        "spark.cassandra.output.consistency.level": cass.write_consistency,
+        # Micro-batches are small; a shuffle never needs more than the cores.
+        "spark.sql.shuffle.partitions": "2",
+    }.items():
+        session.conf.set(key, value)
+    session.sparkContext.setLogLevel(settings.spark.log_level)
     jvm = session.sparkContext._jvm  # noqa: SLF001 - log4j is only reachable through py4j
     error = jvm.org.apache.logging.log4j.Level.ERROR
     for name in QUIET_LOGGERS:
         jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, error)
 
 
-def topic_pattern(settings: Settings) -> str:
-    return f"{re.escape(settings.kafka.topic_prefix)}\\.{re.escape(settings.postgres.schema_name)}\\..*"
+def topic_of(settings: Settings, dataset: Dataset) -> str:
+    return f"{settings.kafka.topic_prefix}.{settings.postgres.schema_name}.{dataset.name}"
 
 
-def start_query(session, settings: Settings):  # noqa: ANN001, ANN201
-    target = StreamTarget(settings.cassandra, settings.kafka.topic_prefix,
-                          settings.postgres.schema_name)
-    progress = ProgressRecorder(settings)
+def query_name(settings: Settings, dataset: Dataset) -> str:
+    return f"{settings.spark.query_name}.{dataset.name}"
+
+
+def start_query(session: SparkSession, settings: Settings, dataset: Dataset,
+                applier: BatchApplier) -> StreamingQuery:
+    spark = settings.spark
     stream = (
         session.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka.bootstrap_servers)
-        .option("subscribePattern", topic_pattern(settings))
+        # A pattern, not `subscribe`: a topic Debezium has not created yet is
+        # simply not there (subscribing by name could auto-create it with the
+        # broker's default partitions before Debezium creates it with its own).
+        .option("subscribePattern", re.escape(topic_of(settings, dataset)))
         .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", str(settings.spark.max_offsets_per_trigger))
+        .option("maxOffsetsPerTrigger", str(spark.max_offsets_per_trigger))
         # A table's topic appears with its first change; find it within seconds.
         .option("kafka.metadata.max.age.ms", "5000")
-        # Topics deleted by `stack reset` must not wedge the job; verify catches real loss.
-        .option("failOnDataLoss", "false")
+        # Offsets that retention deleted before the stream applied them are lost
+        # changes: fail loudly (status shows it) instead of skipping them.
+        .option("failOnDataLoss", "true")
         .load()
-        .select("topic", "partition", "offset", "key", "value")
     )
     return (
-        stream.writeStream.queryName(settings.spark.query_name)
-        .option("checkpointLocation", str(settings.spark.checkpoint_dir))
-        .trigger(processingTime=f"{settings.spark.trigger_seconds} seconds")
-        .foreachBatch(functools.partial(apply_batch, target=target, progress=progress))
+        stream.writeStream.queryName(query_name(settings, dataset))
+        .option("checkpointLocation", str(spark.checkpoint_dir / dataset.name))
+        .trigger(processingTime=f"{spark.trigger_seconds} seconds")
+        .foreachBatch(applier)
         .start()
     )
 
 
-def apply_batch(batch, batch_id: int, *, target: StreamTarget,  # noqa: ANN001
-                progress: ProgressRecorder) -> None:
-    started = time.monotonic()
-    parts = batch.rdd.mapPartitions(functools.partial(apply_partition, target=target)).collect()
-    totals: Counter = Counter()
-    max_source_ts_ms = 0
-    for part in parts:
-        max_source_ts_ms = max(max_source_ts_ms, part.pop("max_source_ts_ms", 0))
-        totals.update(part)
-    duration_ms = int((time.monotonic() - started) * 1000)
-    if totals["records"] == 0:
-        return
-    lag_ms = int(time.time() * 1000) - max_source_ts_ms if max_source_ts_ms else None
-    ops = ", ".join(f"{k}={v}" for k, v in sorted(totals.items())
-                    if k != "records" and not k.startswith("written."))
-    log.info("batch %d: %d records in %d ms, commit->written lag %s ms; %s", batch_id,
-             totals["records"], duration_ms, lag_ms, ops)
-    written = ", ".join(f"{k[8:]}={v}" for k, v in sorted(totals.items()) if k.startswith("written."))
-    log.debug("batch %d writes: %s", batch_id, written)
-    progress.record(batch_id, totals, duration_ms, max_source_ts_ms)
+def require_jars(session: SparkSession | None, command: str) -> None:
+    """Fail with the exact command to use unless the connector jars reach the driver."""
+    missing = missing_from_launch_conf() if session is None else missing_jars(session)
+    if missing:
+        raise StreamError(
+            f"spark-submit was started without {' and '.join(missing)} on the driver's "
+            f"classpath. Start the stream with:\n  {command}\n(or `binance-cdc stream`, "
+            "which runs that command; `make setup` writes the properties file)")
 
 
-class ProgressRecorder:
-    """Writes the last micro-batch's figures to Cassandra's stream_progress table."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.cass = settings.cassandra
-        self.query_name = settings.spark.query_name
-        self._cluster = None
-        self._session = None
-
-    def _connect(self):  # noqa: ANN202
-        if self._session is None:
-            from binance_cdc.sink.connection import new_cluster
-
-            self._cluster = new_cluster(self.cass)
-            self._session = self._cluster.connect(self.cass.keyspace)
-        return self._session
-
-    def record(self, batch_id: int, totals: Counter, duration_ms: int,
-               max_source_ts_ms: int) -> None:
-        written = {k[len("written."):]: v for k, v in totals.items() if k.startswith("written.")}
-        upserts = sum(v for k, v in written.items() if k.endswith(".upsert"))
-        deletes = sum(v for k, v in written.items() if k.endswith(".delete"))
-        max_ts = (dt.datetime.fromtimestamp(max_source_ts_ms / 1000, dt.timezone.utc)
-                  if max_source_ts_ms else None)
+def stop_all(session: Any) -> None:
+    for active in session.streams.active:
         try:
-            self._connect().execute(
-                "INSERT INTO stream_progress (query_name, batch_id, records, rows_written, "
-                "rows_deleted, dead_letters, duration_ms, max_source_ts, finished_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (self.query_name, batch_id, totals["records"], upserts, deletes,
-                 written.get("dead_letters", 0), duration_ms, max_ts,
-                 dt.datetime.now(dt.timezone.utc)))
-        except Exception as exc:  # noqa: BLE001 - progress is informational only
-            log.warning("could not record stream progress: %s", exc)
-            self.close()
-
-    def close(self) -> None:
-        if self._cluster is not None:
-            self._cluster.shutdown()
-        self._cluster = self._session = None
+            active.stop()
+        except Exception as exc:  # noqa: BLE001 - stopping is best effort at shutdown
+            log.debug("stopping %s: %s", active.name, exc)

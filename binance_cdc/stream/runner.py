@@ -1,4 +1,11 @@
-"""Run the streaming job until stopped, restarting its query after failures."""
+"""Run the streaming job until stopped, restarting a dataset's query after failures.
+
+Runs inside the driver that ``spark-submit spark_streaming.py`` started. A
+query that fails (Cassandra or Postgres down, say) is started again from its
+checkpoint after SPARK_RESTART_DELAY_S, which replays its last batch
+harmlessly; after SPARK_MAX_RESTARTS failures in a row without progress the
+job gives up with the last error.
+"""
 
 from __future__ import annotations
 
@@ -6,79 +13,123 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.errors import StreamError
+from binance_cdc.postgres.replication import WalPosition
 from binance_cdc.settings import Settings
 from binance_cdc.sink.schema import apply_schema
-from binance_cdc.stream.job import build_session, start_query
+from binance_cdc.sink.writer import CassandraWriter
+from binance_cdc.stream.batch import BatchApplier, BatchReport
+from binance_cdc.stream.errors_text import summary
+from binance_cdc.stream.job import (
+    active_session,
+    configure,
+    query_name,
+    require_jars,
+    start_query,
+    stop_all,
+)
 
 log = logging.getLogger(__name__)
 
+WATCH_INTERVAL_S = 1.0
 PROGRESS_LOG_EVERY_S = 30.0
 
 
-def run_stream(settings: Settings, *, stop: threading.Event | None = None,
-               install_signal_handlers: bool = True) -> int:
-    """Start the query and keep it running; return 0 after a requested stop."""
+@dataclass
+class QueryState:
+    dataset: Dataset
+    query: Any = None
+    failures: int = 0
+    restart_at: float | None = None
+    batches_seen: int = field(default=0)
+
+
+def run_stream(settings: Settings, *, submit_command: str, stop: threading.Event | None = None,
+               install_signal_handlers: bool = True,
+               on_report: Callable[[BatchReport], None] | None = None) -> int:
+    """Start one query per dataset and keep them running; return 0 after a requested stop."""
     stop = stop or threading.Event()
     if install_signal_handlers:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    apply_schema(settings.cassandra)
-    session = build_session(settings)
-    failures = 0
+    require_jars(None, submit_command)
+    session = active_session()
     try:
-        while not stop.is_set():
-            query = start_query(session, settings)
-            log.info("streaming %s.%s.* -> Cassandra keyspace %s (checkpoint %s)",
-                     settings.kafka.topic_prefix, settings.postgres.schema_name,
-                     settings.cassandra.keyspace, settings.spark.checkpoint_dir)
-            progressed = _watch(query, stop)
-            if stop.is_set():
-                query.stop()
-                return 0
-            error = query.exception()
-            failures = 1 if progressed else failures + 1
-            if failures > settings.spark.max_restarts:
-                raise StreamError(f"the streaming query failed {failures} times in a row; last "
-                                  f"error: {error}", retryable=True)
-            log.error("streaming query stopped: %s; restarting from the checkpoint in %.0fs "
-                      "(failure %d of at most %d)", _first_line(error),
-                      settings.spark.restart_delay_s, failures, settings.spark.max_restarts)
-            stop.wait(settings.spark.restart_delay_s)
-        return 0
+        require_jars(session, submit_command)
+        configure(session, settings)
+        apply_schema(settings.cassandra)
+        writer = CassandraWriter(settings.cassandra)
+        writer.setup()
+        wal = WalPosition(settings.postgres)
+        try:
+            return _supervise(session, settings, writer, wal, stop, on_report)
+        finally:
+            stop_all(session)
+            writer.close()
+            wal.close()
     finally:
-        for active in session.streams.active:
-            active.stop()
         session.stop()
 
 
-def _watch(query, stop: threading.Event) -> bool:  # noqa: ANN001
-    """Wait while the query runs; log how far behind Kafka it is. True if it made progress."""
+def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: WalPosition,
+               stop: threading.Event, on_report: Callable[[BatchReport], None] | None) -> int:
+    states = {name: QueryState(dataset) for name, dataset in DATASETS.items()}
+    reports: dict[str, int] = {}
+
+    def reported(report: BatchReport) -> None:
+        reports[report.dataset] = reports.get(report.dataset, 0) + 1
+        if on_report is not None:
+            on_report(report)
+
+    def start(state: QueryState) -> None:
+        applier = BatchApplier(settings, state.dataset, writer, wal.current, on_report=reported)
+        state.query = start_query(session, settings, state.dataset, applier)
+        state.restart_at = None
+
+    for state in states.values():
+        start(state)
+    log.info("streaming %s.%s.<table> -> Cassandra keyspace %s, one query per table "
+             "(checkpoints under %s)", settings.kafka.topic_prefix, settings.postgres.schema_name,
+             settings.cassandra.keyspace, settings.spark.checkpoint_dir)
     last_log = time.monotonic()
-    progressed = False
-    from pyspark.errors import StreamingQueryException
+    while not stop.wait(WATCH_INTERVAL_S):
+        now = time.monotonic()
+        for name, state in states.items():
+            if state.restart_at is not None:
+                if now >= state.restart_at:
+                    start(state)
+                continue
+            if state.query.isActive:
+                continue
+            error = state.query.exception()
+            progressed = reports.get(name, 0) > state.batches_seen
+            state.batches_seen = reports.get(name, 0)
+            state.failures = 1 if progressed else state.failures + 1
+            if state.failures > settings.spark.max_restarts:
+                raise StreamError(f"the {name} query failed {state.failures} times in a row; "
+                                  f"last error: {summary(error)}", retryable=True)
+            log.error("query %s stopped: %s; restarting from its checkpoint in %.0fs (failure %d "
+                      "of at most %d)", query_name(settings, state.dataset), summary(error),
+                      settings.spark.restart_delay_s, state.failures, settings.spark.max_restarts)
+            state.restart_at = now + settings.spark.restart_delay_s
+        if now - last_log > PROGRESS_LOG_EVERY_S:
+            last_log = now
+            _log_backlog(states)
+    return 0
 
-    while query.isActive and not stop.is_set():
-        try:
-            query.awaitTermination(1)
-        except StreamingQueryException:
-            return progressed  # the caller reads query.exception() and restarts
-        progress = query.lastProgress
-        if progress and progress.get("numInputRows", 0) > 0:
-            progressed = True
-        if progress and time.monotonic() - last_log > PROGRESS_LOG_EVERY_S:
-            last_log = time.monotonic()
-            for source in progress.get("sources", []):
-                metrics = source.get("metrics", {})
-                log.info("input %.0f rows/s, processed %.0f rows/s, offsets behind latest: "
-                         "max %s, avg %s", progress.get("inputRowsPerSecond") or 0,
+
+def _log_backlog(states: dict[str, QueryState]) -> None:
+    for name, state in states.items():
+        progress = state.query.lastProgress if state.query is not None else None
+        for source in (progress or {}).get("sources", []):
+            metrics = source.get("metrics", {})
+            if progress.get("numInputRows"):
+                log.info("%s: input %.0f rows/s, processed %.0f rows/s, offsets behind latest: "
+                         "max %s", name, progress.get("inputRowsPerSecond") or 0,
                          progress.get("processedRowsPerSecond") or 0,
-                         metrics.get("maxOffsetsBehindLatest", "?"),
-                         metrics.get("avgOffsetsBehindLatest", "?"))
-    return progressed
-
-
-def _first_line(error: object) -> str:
-    text = str(error or "stopped")
-    return text.strip().splitlines()[0][:300] if text.strip() else "stopped"
+                         metrics.get("maxOffsetsBehindLatest", "?"))
