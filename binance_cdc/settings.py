@@ -223,6 +223,22 @@ class SparkSettings(BaseSettings):
     """Log level of Spark's JVM side."""
     dead_letter_max_bytes: int = Field(65536, ge=256)
     """A dead letter keeps at most this many characters of the record (and its original size)."""
+    cluster_host: str = "127.0.0.1"
+    """Address the local standalone cluster (`stack up spark`) binds."""
+    cluster_master_port: int = 7077
+    """Port of the standalone master: `spark-submit --master spark://127.0.0.1:7077`."""
+    cluster_master_ui_port: int = 8080
+    """Web UI (and /json/ status) of the standalone master."""
+    cluster_worker_ui_port: int = 8081
+    """Web UI of the first worker; worker N uses this port + N - 1."""
+    cluster_workers: int = Field(2, ge=1)
+    """Workers of the local standalone cluster."""
+    cluster_worker_cores: int = Field(1, ge=1)
+    """Cores each worker offers to applications."""
+    cluster_worker_memory: str = "1g"
+    """Memory each worker offers to executors."""
+    cluster_daemon_memory: str = "256m"
+    """Heap of the master and worker daemons themselves."""
 
 
 class BinanceSettings(BaseSettings):

@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from binance_cdc.settings import Settings
 from binance_cdc.stack.jars import ensure_jars
-from binance_cdc.stack.launcher import SERVICE_NAMES, Stack
+from binance_cdc.stack.launcher import Stack
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,11 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     up = actions.add_parser("up", help="start services (default: all) and wait until they answer")
-    up.add_argument("services", nargs="*", choices=[[], *SERVICE_NAMES], metavar="SERVICE")
+    up.add_argument("services", nargs="*", metavar="SERVICE",
+                    help="postgres, kafka, connect, cassandra, spark (master and workers) or "
+                         "one of spark-master, spark-worker-N (default: all)")
     up.set_defaults(func=cmd_up)
 
     down = actions.add_parser("down", help="stop the services this launcher started")
-    down.add_argument("services", nargs="*", choices=[[], *SERVICE_NAMES], metavar="SERVICE")
+    down.add_argument("services", nargs="*", metavar="SERVICE", help="as for up (default: all)")
     down.set_defaults(func=cmd_down)
 
     status = actions.add_parser("status", help="each service: pid, ports, health, memory")
@@ -30,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.set_defaults(func=cmd_status)
 
     logs = actions.add_parser("logs", help="show a service's log")
-    logs.add_argument("service", choices=SERVICE_NAMES)
+    logs.add_argument("service", help="a service name, as `stack status` lists them")
     logs.add_argument("-n", "--lines", type=int, default=50, help="lines to show (default 50)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.set_defaults(func=cmd_logs)
@@ -44,11 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     def ready(name: str, seconds: float, detail: str) -> None:
-        print(f"  {name:<10} up in {seconds:5.1f}s  {detail}", flush=True)
+        print(f"  {name:<14} up in {seconds:5.1f}s  {detail}", flush=True)
 
     report = Stack(settings).up(args.services or None, on_ready=ready)
     for name in report.already_running:
-        print(f"  {name:<10} already running")
+        print(f"  {name:<14} already running")
     return cmd_status(argparse.Namespace(json=False), settings, quiet_header=False)
 
 
@@ -63,11 +65,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings, quiet_header: bool 
     if args.json:
         print(json.dumps([{**asdict(s), "state": s.state} for s in statuses], indent=2))
     else:
-        print(f"{'service':<10} {'state':<10} {'pid':>7} {'ports':<16} {'rss':>8}  detail")
+        print(f"{'service':<14} {'state':<10} {'pid':>7} {'ports':<16} {'rss':>8}  detail")
         for s in statuses:
             rss = f"{s.rss_bytes / 2**20:.0f}M" if s.rss_bytes else "-"
             ports = ",".join(map(str, s.ports))
-            print(f"{s.name:<10} {s.state:<10} {s.pid or '-':>7} {ports:<16} {rss:>8}  {s.detail}")
+            print(f"{s.name:<14} {s.state:<10} {s.pid or '-':>7} {ports:<16} {rss:>8}  {s.detail}")
     return 0 if all(s.healthy for s in statuses) else 1
 
 

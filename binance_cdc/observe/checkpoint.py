@@ -69,3 +69,22 @@ def processed_offsets(checkpoint_dir: Path) -> CheckpointOffsets | None:
     return CheckpointOffsets(batch_id=batch, committed=bool(done),
                              offsets=parse_offsets_log(path.read_text(errors="replace")),
                              path=str(path), newest_batch_id=planned[-1])
+
+
+def processed_offsets_of_queries(checkpoint_dir: Path) -> CheckpointOffsets | None:
+    """:func:`processed_offsets` merged over the stream's queries, one per table, each
+    checkpointed in ``<checkpoint_dir>/<table>`` (each reads its own topic)."""
+    if (checkpoint_dir / "offsets").is_dir():
+        return processed_offsets(checkpoint_dir)
+    found = [c for c in (processed_offsets(sub) for sub in sorted(checkpoint_dir.iterdir())
+                         if sub.is_dir()) if c is not None] if checkpoint_dir.is_dir() else []
+    if not found:
+        return None
+    merged: dict[str, dict[int, int]] = {}
+    for checkpoint in found:
+        for topic, partitions in checkpoint.offsets.items():
+            merged.setdefault(topic, {}).update(partitions)
+    return CheckpointOffsets(batch_id=max(c.batch_id for c in found),
+                             committed=all(c.committed for c in found), offsets=merged,
+                             path=str(checkpoint_dir),
+                             newest_batch_id=max(c.newest_batch_id or 0 for c in found))

@@ -18,7 +18,7 @@ from typing import TypeVar
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import BinanceCdcError, StoreError
 from binance_cdc.kafka.client import reader, topic_partitions, watermarks
-from binance_cdc.observe.checkpoint import processed_offsets
+from binance_cdc.observe.checkpoint import processed_offsets_of_queries
 from binance_cdc.observe.report import (
     CassandraSection,
     CdcSection,
@@ -123,7 +123,7 @@ def topics_section(settings: Settings) -> TopicsSection:
     section = TopicsSection()
     stream: dict[str, dict[int, int]] = {}
     try:
-        checkpoint = processed_offsets(settings.spark.checkpoint_dir)
+        checkpoint = processed_offsets_of_queries(settings.spark.checkpoint_dir)
     except (OSError, ValueError) as exc:
         checkpoint = None
         section.checkpoint_note = f"cannot read {settings.spark.checkpoint_dir}: {exc}"

@@ -24,13 +24,25 @@ from binance_cdc.stack.services.cassandra import CassandraService
 from binance_cdc.stack.services.connect import ConnectService
 from binance_cdc.stack.services.kafka import KafkaService
 from binance_cdc.stack.services.postgres import PostgresService
+from binance_cdc.stack.services.spark import SparkMasterService, SparkWorkerService
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAMES = ("postgres", "kafka", "connect", "cassandra")
-# Which services must answer before a service may be spawned.
-NEEDS: dict[str, tuple[str, ...]] = {"connect": ("kafka",)}
-SPAWN_ORDER = ("cassandra", "postgres", "kafka", "connect")
+# The services in status order; spark-worker-N follow the master (SPARK_CLUSTER_WORKERS).
+CORE_SERVICES = ("postgres", "kafka", "connect", "cassandra", "spark-master")
+# Names that stand for several services: `stack up spark` is the whole cluster.
+GROUPS: dict[str, str] = {"spark": "spark-"}
+# Spawn order: Cassandra first because it is the slowest and needs nobody.
+SPAWN_FIRST = ("cassandra", "postgres", "kafka", "spark-master", "connect")
+
+
+def needs(name: str) -> tuple[str, ...]:
+    """Which services must answer before ``name`` may be spawned."""
+    if name == "connect":
+        return ("kafka",)  # the worker asks the broker for its cluster id before anything
+    if name.startswith("spark-worker-"):
+        return ("spark-master",)
+    return ()
 
 
 @dataclass
@@ -59,8 +71,14 @@ class UpReport:
 
 
 def build_services(settings: Settings) -> dict[str, Service]:
+    workers = [SparkWorkerService(settings, n) for n in range(1, settings.spark.cluster_workers + 1)]
     return {s.name: s for s in (PostgresService(settings), KafkaService(settings),
-                                ConnectService(settings), CassandraService(settings))}
+                                ConnectService(settings), CassandraService(settings),
+                                SparkMasterService(settings), *workers)}
+
+
+def service_names(settings: Settings) -> tuple[str, ...]:
+    return tuple(build_services(settings))
 
 
 class Stack:
@@ -68,13 +86,21 @@ class Stack:
         self.settings = settings
         self.services = build_services(settings)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.services)
+
     def _select(self, names: Iterable[str] | None) -> list[Service]:
-        wanted = list(names or SERVICE_NAMES)
-        unknown = [n for n in wanted if n not in self.services]
-        if unknown:
-            raise StackError(f"unknown service(s) {', '.join(unknown)}; "
-                             f"expected some of {', '.join(SERVICE_NAMES)}")
-        return [self.services[n] for n in SERVICE_NAMES if n in wanted]
+        wanted: set[str] = set()
+        for name in names or self.names:
+            if name in GROUPS:
+                wanted.update(n for n in self.names if n.startswith(GROUPS[name]))
+            elif name in self.services:
+                wanted.add(name)
+            else:
+                raise StackError(f"unknown service {name!r}; expected some of "
+                                 f"{', '.join([*self.names, *GROUPS])}")
+        return [self.services[n] for n in self.names if n in wanted]
 
     # -- up ------------------------------------------------------------------
     def up(self, names: Iterable[str] | None = None,
@@ -94,14 +120,15 @@ class Stack:
         spawned: dict[str, tuple[int, float]] = {}
         pending = {s.name: s for s in to_start}
         try:
-            for name in SPAWN_ORDER:
+            order = [*SPAWN_FIRST, *(n for n in self.names if n not in SPAWN_FIRST)]
+            for name in order:
                 service = pending.get(name)
                 if service is None:
                     continue
-                for needed in NEEDS.get(name, ()):
+                for needed in needs(name):
                     self._await_ready(self.services[needed], spawned, report, on_ready)
                 spawned[name] = (self._spawn(service), time.monotonic())
-            for name in SERVICE_NAMES:
+            for name in self.names:
                 if name in pending:
                     self._await_ready(pending[name], spawned, report, on_ready)
         except BaseException:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
-WRITETIME = "_writetime"
+WRITETIME = "writetime_us"
 
 
 @dataclass
@@ -80,12 +80,27 @@ class BatchApplier:
         self.queries: tuple[QueryTable, ...] = query_tables_for(dataset.name)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        started = time.monotonic()
+        # Jobs of this thread (and the threads it starts) share the cores fairly with
+        # the other tables' queries (spark.scheduler.mode FAIR in the properties file).
+        batch.sparkSession.sparkContext.setLocalProperty("spark.scheduler.pool", self.dataset.name)
+        report = BatchReport(self.dataset.name, batch_id)
+        # Decoded once and cached for the batch: the writes and the driver's path read
+        # it, instead of each re-validating every record (Spark would push their
+        # filters below the checks and evaluate the checks again per job).
+        decoded = d.decode(batch, self.dataset, lsn_ceiling=self.lsn_ceiling(),
+                           max_text_bytes=self.settings.spark.dead_letter_max_bytes).persist()
+        try:
+            self._apply(decoded, report)
+        finally:
+            decoded.unpersist()
+        report.duration_ms = int((time.monotonic() - started) * 1000)
+        self._record(report)
+
+    def _apply(self, decoded: DataFrame, report: BatchReport) -> None:
         from py4j.protocol import Py4JError
 
-        started = time.monotonic()
-        report = BatchReport(self.dataset.name, batch_id)
-        decoded = d.decode(batch, self.dataset, lsn_ceiling=self.lsn_ceiling(),
-                           max_text_bytes=self.settings.spark.dead_letter_max_bytes)
+        batch_id = report.batch_id
         try:
             self._write_upserts(decoded, report)
             if report.counts["delete"] + report.counts["dead"] + report.counts["moved"]:
@@ -98,10 +113,10 @@ class BatchApplier:
             log.error("%s batch %d: a Cassandra write failed although Cassandra answers (%s); "
                       "applying the batch row by row", self.dataset.name, batch_id,
                       summary(exc))
-            report = BatchReport(self.dataset.name, batch_id, row_by_row=True)
+            report.counts.clear()
+            report.written.clear()
+            report.row_by_row = True
             self._apply_row_by_row(decoded, report)
-        report.duration_ms = int((time.monotonic() - started) * 1000)
-        self._record(report)
 
     # -- the connector's path ------------------------------------------------
     def _write_upserts(self, decoded: DataFrame, report: BatchReport) -> None:

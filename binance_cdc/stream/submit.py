@@ -50,6 +50,9 @@ def properties(settings: Settings) -> dict[str, str]:
         # Executors run no Python at all (the job stays on the JVM there).
         "spark.pyspark.driver.python": sys.executable,
         "spark.ui.enabled": "false",
+        # One pool per table's query (binance_cdc/stream/batch.py): a backlog on one
+        # topic shares the cores instead of queueing every other table behind it.
+        "spark.scheduler.mode": "FAIR",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
         # Lets users query the replica from Spark SQL: SELECT * FROM cassandra.binance.klines

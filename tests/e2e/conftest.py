@@ -1,11 +1,16 @@
-"""The streaming job as a real process, shared by the end-to-end tests."""
+"""The streaming job as a real process, shared by the end-to-end tests.
+
+It is started with the README's command, verbatim, from the project folder, in a
+plain environment (PATH and HOME, nothing a user would not have): the e2e tests
+therefore prove that command as much as the pipeline.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,25 +18,35 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from binance_cdc.settings import Settings
+from binance_cdc.settings import PROJECT_ROOT, Settings
 from binance_cdc.sink.connection import cassandra_session
+
+# The README's command (tests/e2e/test_spark_submit.py checks the README still shows it).
+README_COMMAND = ["spark-submit", "--properties-file", ".stack/spark/spark-defaults.conf",
+                  "spark_streaming.py"]
+
+
+def plain_env(**extra: str) -> dict[str, str]:
+    """What a user's fresh shell has: PATH and HOME (and a locale), no project settings."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TERM") if k in os.environ}
+    return {**env, **extra}
 
 
 class StreamJob:
-    """`binance-cdc stream` in a subprocess with its own checkpoint directory."""
+    """The streaming job, started as the README says, in its own process group."""
 
-    def __init__(self, settings: Settings, checkpoint: Path, log_path: Path) -> None:
+    def __init__(self, settings: Settings, log_path: Path, argv: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.settings = settings
-        self.checkpoint = checkpoint
         self.log_path = log_path
+        self.argv = argv or README_COMMAND
+        self.env = env or plain_env()
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "SPARK_CHECKPOINT_DIR": str(self.checkpoint),
-               "SPARK_TRIGGER_SECONDS": "0.5", "SPARK_RESTART_DELAY_S": "3"}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "binance_cdc", "stream"], env=env, stdout=log,
+                self.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def kill(self) -> None:
@@ -44,7 +59,7 @@ class StreamJob:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(60)
         except subprocess.TimeoutExpired:
@@ -77,6 +92,11 @@ class StreamJob:
                 time.sleep(0.5)
 
 
+def record_day(timestamp_ms: int) -> dt.date:
+    """The dead_letters partition day of a Kafka record with this timestamp (UTC)."""
+    return dt.datetime.fromtimestamp(timestamp_ms / 1000, dt.timezone.utc).date()
+
+
 def write_fence(settings: Settings, symbol: str) -> None:
     """A latest_prices row whose arrival proves the stream got past this point."""
     with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
@@ -91,7 +111,7 @@ def stream_job(settings: Settings, connector, tmp_path_factory) -> Iterator[Stre
 
     apply_schema(settings.cassandra)
     workdir = tmp_path_factory.mktemp("stream")
-    job = StreamJob(settings, workdir / "checkpoint", workdir / "stream.log")
+    job = StreamJob(settings, workdir / "stream.log")
     job.start()
     fence = f"FENCE{time.monotonic_ns()}"
     write_fence(settings, fence)

@@ -16,7 +16,7 @@ from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.verify.run import verify_until
-from tests.e2e.conftest import StreamJob, write_fence
+from tests.e2e.conftest import StreamJob, record_day, write_fence
 from tests.helpers.kafka import end_offsets, read_events
 from tests.helpers.rows import first_non_key_column, insert_sql, key_where, sample_row
 
@@ -143,17 +143,19 @@ def test_a_non_json_record_goes_to_dead_letters_and_the_stream_goes_on(
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
     delivered = []
     producer.produce(topic, key=unique_name.encode(), value=b"this is not json {",
-                     on_delivery=lambda err, msg: delivered.append((err, msg.partition(), msg.offset())))
+                     on_delivery=lambda err, msg: delivered.append(
+                         (err, msg.partition(), msg.offset(), msg.timestamp()[1])))
     assert producer.flush(30) == 0
-    (error, partition, offset), = delivered
+    (error, partition, offset, stamp_ms), = delivered
     assert error is None
     write_fence(settings, unique_name)
     stream_job.wait_replicated(unique_name)
 
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
         letter = session.execute(
-            "SELECT record_key, record_value, error FROM dead_letters "
-            "WHERE topic = %s AND partition = %s AND offset = %s", (topic, partition, offset)).one()
+            "SELECT record_key, record_value, error FROM dead_letters WHERE topic = %s AND "
+            "day = %s AND partition = %s AND offset = %s",
+            (topic, record_day(stamp_ms), partition, offset)).one()
     assert letter is not None
     assert letter.record_key == unique_name
     assert letter.record_value == "this is not json {"
@@ -201,3 +203,107 @@ def test_killing_the_job_mid_stream_and_restarting_converges_to_postgres(
     writer.join(120)
     stream_job.start()
     _matches(settings, unique_name, ["recent_trades", "latest_prices"], wait_s=180)
+
+
+def test_extreme_values_round_trip_exactly(settings: Settings, stream_job: StreamJob,
+                                           unique_name: str) -> None:
+    """38-digit decimals, 1e-30, negatives, times before 1970 and in 2099, odd text."""
+    symbol = f'{unique_name}币安"\'\\;--Ä'
+    cases = [  # trade_id, price, qty, quote_qty, trade_time
+        (1, Decimal("12345678901234567890123456789012345678"), Decimal("1E-30"),
+         Decimal("-0.00000001"), dt.datetime(1969, 7, 20, 20, 17, 40, 123000, tzinfo=dt.timezone.utc)),
+        (2, Decimal("-12345678901234567890.123456789012345678"), Decimal("0.000000000000000000000000000001"),
+         Decimal("99999999999999999999999999999999.5"), dt.datetime(2099, 12, 31, 23, 59, 59, 999000,
+                                                                    tzinfo=dt.timezone.utc)),
+        (3, Decimal("1.50"), Decimal("-1"), Decimal("0"), dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)),
+    ]
+    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+        for trade_id, price, qty, quote, when in cases:
+            conn.execute("INSERT INTO binance.recent_trades VALUES (%s, %s, %s, %s, %s, %s, true, false)",
+                         (symbol, trade_id, price, qty, quote, when))
+    _matches(settings, symbol, ["recent_trades"], wait_s=120)
+    with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
+        for trade_id, price, qty, quote, when in cases:
+            row = session.execute("SELECT * FROM recent_trades WHERE symbol = %s AND trade_id = %s",
+                                  (symbol, trade_id)).one()
+            assert (row.price, row.qty, row.quote_qty) == (price, qty, quote)
+            assert str(row.price) == str(price)  # not even the scale changed
+            assert row.trade_time.replace(tzinfo=dt.timezone.utc) == when
+            by_day = session.execute(
+                "SELECT price FROM trades_by_day WHERE symbol = %s AND trade_date = %s",
+                (symbol, when.date())).one()
+            assert by_day.price == price
+
+
+POISON = {
+    "a decimal Cassandra cannot hold": ("latest_prices", {"price": "1E+9999999999"}, {},
+                                        "not a finite decimal"),
+    "an integer beyond int64": ("recent_trades", {"trade_id": 99999999999999999999}, {},
+                                "after.trade_id is '99999999999999999999', not a bigint"),
+    "a commit time beyond the timestamp range": ("latest_prices", {}, {"ts_ms": 9 * 10**18},
+                                                 "outside the years 1-9999"),
+    "an LSN far beyond the source's WAL": ("latest_prices", {}, {"lsn": 2**62},
+                                           "ahead of the source's current WAL position"),
+}
+
+
+def _poison_envelope(table: str, after: dict, source: dict, unique_name: str) -> bytes:
+    rows = {"latest_prices": {"symbol": unique_name, "price": "1", "updated_at": "2024-01-01T00:00:00Z"},
+            "recent_trades": {"symbol": unique_name, "trade_id": 1, "price": "1", "qty": "1",
+                              "quote_qty": "1", "trade_time": "2024-01-01T00:00:00Z",
+                              "is_buyer_maker": True, "is_best_match": True}}
+    return json.dumps({"op": "c", "before": None, "after": {**rows[table], **after},
+                       "source": {"lsn": 1000, "ts_ms": 1_700_000_000_000, "table": table,
+                                  **source}}).encode()
+
+
+def test_poison_records_become_dead_letters_and_the_stream_goes_on(
+        settings: Settings, stream_job: StreamJob, unique_name: str) -> None:
+    records = [(f"binance.binance.{table}", _poison_envelope(table, after, source, unique_name),
+                message) for table, after, source, message in POISON.values()]
+    records.append(("binance.binance.latest_prices",
+                    b'{"op": "c", "after": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                    "not JSON"))  # deeply nested
+    big = b'{"op": "c", "junk": "' + b"x" * 900_000 + b'"}'
+    records.append(("binance.binance.latest_prices", big, "unsupported op"))  # about 1 MB
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
+                         "message.max.bytes": 1_000_000})
+    delivered: dict[int, tuple] = {}
+    for index, (topic, value, _) in enumerate(records):
+        producer.produce(topic, key=json.dumps({"symbol": unique_name}).encode(), value=value,
+                         on_delivery=lambda err, msg, index=index: delivered.__setitem__(
+                             index, (err, msg.partition(), msg.offset(), msg.timestamp()[1])))
+    assert producer.flush(30) == 0
+    assert len(delivered) == len(records)
+    assert all(err is None for err, *_ in delivered.values()), delivered
+
+    # A good change committed after all of them still arrives.
+    fence = f"{unique_name}F"
+    write_fence(settings, fence)
+    stream_job.wait_replicated(fence, timeout_s=180)
+    stream_job.assert_running()
+
+    with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
+        for index, (topic, value, message) in enumerate(records):
+            _, partition, offset, stamp_ms = delivered[index]
+            letter = session.execute(
+                "SELECT record_value, value_bytes, error FROM dead_letters WHERE topic = %s AND "
+                "day = %s AND partition = %s AND offset = %s",
+                (topic, record_day(stamp_ms), partition, offset)).one()
+            assert letter is not None, f"no dead letter for {message}"
+            assert message in letter.error
+            assert letter.value_bytes == len(value)
+            assert len(letter.record_value) == min(len(value), settings.spark.dead_letter_max_bytes)
+        assert session.execute("SELECT symbol FROM latest_prices WHERE symbol = %s",
+                               (unique_name,)).one() is None
+
+
+def test_change_topics_have_the_configured_partitions(settings: Settings,
+                                                      stream_job: StreamJob) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    topics = {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=10).topics.items()
+              if name.startswith("binance.binance.") and not name.endswith(("heartbeat", "signal"))}
+    assert topics, "no change topics"
+    assert set(topics.values()) == {settings.connect.topic_partitions}, topics

@@ -20,7 +20,7 @@ from binance_cdc.settings import (
     CassandraSettings, ConnectSettings, KafkaSettings, PostgresSettings, Settings, StackSettings)
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.stack import process
-from binance_cdc.stack.launcher import SERVICE_NAMES, Stack
+from binance_cdc.stack.launcher import Stack, service_names
 from binance_cdc.stack.ports import port_open
 
 pytestmark = pytest.mark.stack
@@ -140,7 +140,7 @@ def test_down_stops_every_process_and_frees_every_port_and_up_keeps_the_data(
 
     stopped = stack.down()
 
-    assert set(stopped) == set(SERVICE_NAMES)
+    assert set(stopped) == set(service_names(settings))
     assert not any(process.is_alive(pid) for pid in pids.values() if pid)
     for service in stack.services.values():
         assert service.pid_file.read() is None

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from binance_cdc.observe.checkpoint import parse_offsets_log, processed_offsets
+from binance_cdc.observe.checkpoint import (
+    parse_offsets_log,
+    processed_offsets,
+    processed_offsets_of_queries,
+)
 
 METADATA = json.dumps({"batchWatermarkMs": 0, "batchTimestampMs": 1, "conf": {}})
 
@@ -52,3 +56,15 @@ def test_only_an_uncommitted_batch(tmp_path: Path) -> None:
 
 def test_no_checkpoint_yet(tmp_path: Path) -> None:
     assert processed_offsets(tmp_path / "missing") is None
+
+
+def test_the_queries_of_each_table_merge_into_one_view(tmp_path: Path) -> None:
+    write_batch(tmp_path / "klines", 3, {"binance.binance.klines": {"0": 7, "1": 9}}, committed=True)
+    write_batch(tmp_path / "latest_prices", 8, {"binance.binance.latest_prices": {"2": 4}},
+                committed=False)
+    result = processed_offsets_of_queries(tmp_path)
+    assert result is not None
+    assert result.offsets == {"binance.binance.klines": {0: 7, 1: 9},
+                              "binance.binance.latest_prices": {2: 4}}
+    assert (result.batch_id, result.committed) == (8, False)
+    assert processed_offsets_of_queries(tmp_path / "missing") is None
