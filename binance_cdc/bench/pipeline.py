@@ -7,7 +7,7 @@ One run of the load generator (binance_cdc/bench/load.py) is measured three ways
 * end-to-end rate, PG -> Cassandra: the run's changes over first commit -> the
   last ``written_at`` among the run's rows in Cassandra;
 * commit -> Cassandra latency per row: ``written_at - source_ts`` of every bench
-  trade (one row per insert in trades_by_day) and of the bench prices.
+  trade still alive (the recent_trades replica, read by key) and of the bench prices.
 "Drain" is how long after the last commit the last row was written; a stream
 that keeps up drains within about one trigger interval plus a batch.
 """
@@ -112,29 +112,52 @@ def _last_event_ms(settings: Settings, topic: str, start: dict[int, int], symbol
 
 def _wait_in_cassandra(settings: Settings, result: LoadResult,
                        timeout_s: float) -> tuple[list[int], int]:
-    """Wait until Cassandra holds the run's final state; return latencies and last write."""
+    """Wait until Cassandra holds the run's final state; return latencies and last write.
+
+    Reads the recent_trades replica by key (one partition per trade), never a
+    partition with the run's deletes in it: scanning tombstones is slow and
+    floods the node's log with warnings. Deleted trades (the oldest ones) must
+    be gone, live ones present, and every price at its final value.
+    """
     cass = settings.cassandra
     deadline = time.monotonic() + timeout_s
+    deleted = list(range(result.deletes))
+    missing = list(range(result.deletes, result.inserts))
+    found: dict[int, tuple[dt.datetime, dt.datetime]] = {}
     with cassandra_session(cass, keyspace=cass.keyspace, timeout_s=10) as session:
+        trades = session.prepare("SELECT trade_id, source_ts, written_at FROM recent_trades "
+                                 "WHERE symbol = ? AND trade_id IN ?")
         while True:
-            trades = list(session.execute(
-                "SELECT source_ts, written_at FROM trades_by_day WHERE symbol = %s AND "
-                "trade_date = %s", (result.trade_symbol, result.trade_time.date()), timeout=60))
+            for row in _read_trades(session, trades, result.trade_symbol, missing):
+                found[row.trade_id] = (row.source_ts, row.written_at)
+            missing = [t for t in missing if t not in found]
+            lingering = sum(1 for _ in _read_trades(session, trades, result.trade_symbol, deleted))
             prices = list(session.execute(
                 "SELECT symbol, price, source_ts, written_at FROM latest_prices WHERE symbol IN "
                 f"({', '.join(['%s'] * len(result.price_symbols))})", result.price_symbols))
             prices_done = all(result.final_prices.get(p.symbol, 1) == p.price for p in prices) \
                 and len(prices) == len(result.price_symbols)
-            if len(trades) == result.alive_trades and prices_done:
+            if not missing and not lingering and prices_done:
                 break
             if time.monotonic() > deadline:
-                raise BenchError(f"Cassandra did not catch up within {timeout_s:.0f}s "
-                                 f"({len(trades)} of {result.alive_trades} trades); is the "
+                raise BenchError(f"Cassandra did not catch up within {timeout_s:.0f}s ({len(missing)} "
+                                 f"trades missing, {lingering} deleted trades still there); is the "
                                  "stream running? (`binance-cdc status`)", retryable=True)
             time.sleep(0.5)
-    rows = trades + prices
-    latencies = [_ms(r.written_at) - _ms(r.source_ts) for r in rows]
-    return latencies, max(_ms(r.written_at) for r in rows)
+    rows = [*found.values(), *((p.source_ts, p.written_at) for p in prices)]
+    latencies = [_ms(written) - _ms(source) for source, written in rows]
+    return latencies, max(_ms(written) for _, written in rows)
+
+
+def _read_trades(session: object, statement: object, symbol: str, ids: list[int]) -> list:
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    chunks = [(symbol, ids[i:i + 100]) for i in range(0, len(ids), 100)]
+    rows = []
+    for ok, result in execute_concurrent_with_args(session, statement, chunks, concurrency=16,
+                                                   raise_on_first_error=True):
+        rows.extend(result)
+    return rows
 
 
 def _ms(value: dt.datetime) -> int:

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.verify_cmd",
     "binance_cdc.cli.status_cmd",
     "binance_cdc.cli.consume_cmd",
+    "binance_cdc.cli.dead_letters_cmd",
 )
 
 EXIT_ERROR = 1

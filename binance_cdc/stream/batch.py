@@ -186,7 +186,9 @@ class BatchApplier:
                                       "offset", d.KEY_TEXT, d.VALUE_TEXT, d.VALUE_BYTES)]
         columns.append(F.expr("unix_millis(timestamp)").alias("record_ms"))
         for c in self.dataset.columns:
-            columns += [plain(c.name, c.kind), plain(d.before_column(c.name), c.kind)]
+            columns.append(plain(c.name, c.kind))
+            if self.queries:  # the before-image is decoded only to derive old query rows
+                columns.append(plain(d.before_column(c.name), c.kind))
         columns += [F.col(d.moved_column(q)) for q in self.queries]
         return columns
 

@@ -53,6 +53,7 @@ def properties(settings: Settings) -> dict[str, str]:
         # One pool per table's query (binance_cdc/stream/batch.py): a backlog on one
         # topic shares the cores instead of queueing every other table behind it.
         "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": str(pools_file(settings)),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
         # Lets users query the replica from Spark SQL: SELECT * FROM cassandra.binance.klines
@@ -60,9 +61,25 @@ def properties(settings: Settings) -> dict[str, str]:
     }
 
 
+def pools_file(settings: Settings) -> Path:
+    return settings.stack.home / "spark" / "fairscheduler.xml"
+
+
+def write_pools(settings: Settings) -> Path:
+    """One FAIR scheduler pool per table's query (spark.scheduler.allocation.file)."""
+    from binance_cdc.datasets import DATASETS
+
+    pools = "\n".join(f'  <pool name="{name}"><schedulingMode>FIFO</schedulingMode>'
+                      "<weight>1</weight><minShare>0</minShare></pool>" for name in DATASETS)
+    path = pools_file(settings)
+    path.write_text(f'<?xml version="1.0"?>\n<allocations>\n{pools}\n</allocations>\n')
+    return path
+
+
 def write_properties(settings: Settings) -> Path:
     path = properties_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_pools(settings)
     lines = ["# Written from the settings (SPARK_*, STACK_HOME) by `binance-cdc stack jars` and",
              "# `binance-cdc stream`; edit the settings, not this file. Flags given to",
              "# spark-submit (--master, --driver-memory, --conf) override these."]

@@ -307,3 +307,40 @@ def test_change_topics_have_the_configured_partitions(settings: Settings,
               if name.startswith("binance.binance.") and not name.endswith(("heartbeat", "signal"))}
     assert topics, "no change topics"
     assert set(topics.values()) == {settings.connect.topic_partitions}, topics
+
+
+def test_dead_letters_replay_applies_a_corrected_record_and_purge_clears(
+        settings: Settings, stream_job: StreamJob, unique_name: str, tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+
+    from tests.e2e.conftest import plain_env
+
+    topic = "binance.binance.latest_prices"
+    bad = _poison_envelope("latest_prices", {"price": "abc"}, {}, unique_name)
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    delivered: list = []
+    producer.produce(topic, key=json.dumps({"symbol": unique_name}).encode(), value=bad,
+                     on_delivery=lambda err, msg: delivered.append((msg.partition(), msg.offset())))
+    assert producer.flush(30) == 0
+    (partition, offset), = delivered
+    fence = f"{unique_name}F"
+    write_fence(settings, fence)
+    stream_job.wait_replicated(fence)
+
+    def cli(*args: str) -> str:
+        return subprocess.run(["binance-cdc", "dead-letters", *args], env=plain_env(),  # noqa: S603, S607
+                              capture_output=True, text=True, timeout=120, check=True).stdout
+
+    listed = [json.loads(line) for line in cli("list", "--topic", topic, "--json",
+                                               "--limit", "1000").splitlines()]
+    assert any(x["offset"] == offset and x["partition"] == partition and "'abc'" in x["error"]
+               for x in listed)
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(bad.decode().replace('"abc"', '"2.5"'))
+    out = cli("replay", "--topic", topic, "--partition", str(partition), "--offset", str(offset),
+              "--value-file", str(fixed))
+    assert f"replayed {topic}[{partition}]@{offset}" in out
+    row = stream_job.wait_replicated(unique_name)
+    assert row.price == Decimal("2.5")
+    remaining = cli("list", "--topic", topic, "--partition", str(partition), "--offset", str(offset))
+    assert remaining.strip().endswith("0 dead letter(s)")
