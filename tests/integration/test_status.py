@@ -14,6 +14,7 @@ from binance_cdc.connect.connector import ConnectorDefinition
 from binance_cdc.datasets import DATASETS
 from binance_cdc.observe.status import collect_status
 from binance_cdc.settings import Settings
+from binance_cdc.stack.launcher import SERVICE_NAMES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.connect, pytest.mark.cassandra]
 
@@ -29,7 +30,7 @@ def test_json_has_every_section_filled_from_the_running_stack(
     for name in SECTIONS - {"stream"}:
         assert report[name]["error"] is None, (name, report[name]["error"])
     services = {s["name"]: s for s in report["services"]["services"]}
-    assert set(services) == {"postgres", "kafka", "connect", "cassandra"}
+    assert set(services) == set(SERVICE_NAMES)
     assert all(s["state"] == "healthy" and s["pid"] for s in services.values())
     cdc = report["cdc"]
     assert cdc["connector"] == connector.name and cdc["state"] == "RUNNING"
