@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -44,6 +45,19 @@ def test_stack_up_prometheus_serves_the_projects_scrape_jobs_and_alert_rules(
     assert float(threshold[0]["value"][1]) == settings.connect.slot_lag_warn_bytes
     status = {s.name: s for s in Stack(settings).status()}
     assert status["prometheus"].state == "healthy"
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize("command", [
+    "curl -s 127.0.0.1:9090/api/v1/alerts",
+    "curl -s '127.0.0.1:9090/api/v1/query?query=binance_cdc_stream_lag_seconds'",
+])
+def test_the_readmes_curl_commands_answer(settings: Settings, command: str) -> None:
+    assert settings.prometheus.url == "http://127.0.0.1:9090", "the README shows the default port"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True,  # noqa: S602
+                          timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "success", done.stdout
 
 
 @pytest.mark.postgres

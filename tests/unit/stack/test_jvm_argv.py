@@ -32,7 +32,9 @@ def agents(argv: list[str]) -> list[str]:
                                                ("cassandra", 9406)])
 def test_each_jvm_runs_the_agent_on_loopback_with_its_rules(home: Path, service: str,
                                                              port: int) -> None:
-    services = build_services(Settings(stack=StackSettings(home=home)))
+    services = build_services(Settings(
+        stack=StackSettings(home=home), kafka=KafkaSettings(metrics_port=9404),
+        connect=ConnectSettings(metrics_port=9405), cassandra=CassandraSettings(metrics_port=9406)))
     argv = services[service].argv()
     assert agents(argv) == [
         f"-javaagent:{home / 'jars' / 'jmx' / AGENT}=127.0.0.1:{port}:{JMX_RULES / f'{service}.yaml'}"]
