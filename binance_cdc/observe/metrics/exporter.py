@@ -104,6 +104,7 @@ class PipelineCollector:
             "cassandra": (ProgressReader(settings), lambda rows, now: [progress_family(rows)]),
         }
         self._lock = threading.Lock()
+        self._down: set[str] = set()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(self.readers),
                                                            thread_name_prefix="exporter")
 
@@ -120,9 +121,14 @@ class PipelineCollector:
                 # Anything at all (an unreadable checkpoint, a driver error): the backend
                 # counts as down and the scrape still answers.
                 except Exception as exc:  # noqa: BLE001
-                    log.warning("%s: %s", name, exc)
+                    # Once per outage, not at every scrape.
+                    (log.debug if name in self._down else log.warning)("%s: %s", name, exc)
+                    self._down.add(name)
                     up.add_metric([name], 0)
                     continue
+                if name in self._down:
+                    log.info("%s answers again", name)
+                    self._down.discard(name)
                 up.add_metric([name], 1)
                 yield from self.readers[name][1](value, now)
             yield up
