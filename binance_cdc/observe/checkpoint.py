@@ -100,3 +100,4 @@ def records_behind(marks: dict[int, tuple[int, int]], done: dict[int, int] | Non
     """
     done = done or {}
     return sum(max(0, high - max(low, done.get(p, low))) for p, (low, high) in marks.items())
+

@@ -53,7 +53,7 @@ FAMILIES = {
                   "cassandra_storage_load_bytes", "cassandra_dropped_messages_total"],
     "stream (exporter)": ['binance_cdc_stream_consumer_lag_records{topic="binance.binance.latest_prices"}',
                           "binance_cdc_stream_lag_seconds",
-                          'binance_cdc_stream_last_batch_timestamp_seconds{query="binance-cdc"}'],
+                          'binance_cdc_stream_last_batch_timestamp_seconds{query=~"binance-cdc.*"}'],
 }
 STREAM_JOB_FAMILIES = [
     "binance_cdc_stream_records_total", 'binance_cdc_stream_rows_written_total{op="upsert"}',

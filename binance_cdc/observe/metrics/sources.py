@@ -15,7 +15,7 @@ from typing import Any
 
 from binance_cdc.errors import BrokerError, SinkError, StoreError
 from binance_cdc.kafka.client import reader, topic_partitions, watermarks
-from binance_cdc.observe.checkpoint import processed_offsets, records_behind
+from binance_cdc.observe.checkpoint import processed_offsets_of_queries, records_behind
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class SlotReader:
 
 
 class StreamLagReader:
-    """End offsets of the change topics against the stream's checkpoint (SPARK_CHECKPOINT_DIR)."""
+    """End offsets of the change topics against the stream's checkpoints (SPARK_CHECKPOINT_DIR)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -101,7 +101,7 @@ class StreamLagReader:
         except BrokerError:
             self.close()
             raise
-        checkpoint = processed_offsets(self.settings.spark.checkpoint_dir)
+        checkpoint = processed_offsets_of_queries(self.settings.spark.checkpoint_dir)
         done = checkpoint.offsets if checkpoint is not None else {}
         records = {topic: records_behind(parts, done.get(topic)) for topic, parts in marks.items()}
         pending = {(topic, p): max(low, done.get(topic, {}).get(p, low))

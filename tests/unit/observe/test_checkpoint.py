@@ -83,3 +83,4 @@ def test_the_queries_of_each_table_merge_into_one_view(tmp_path: Path) -> None:
 ], ids=["never-read", "retention-start", "per-partition", "new-partition", "deleted", "ahead"])
 def test_records_behind(marks, done, behind) -> None:  # noqa: ANN001
     assert records_behind(marks, done) == behind
+
