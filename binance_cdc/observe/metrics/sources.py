@@ -149,8 +149,8 @@ class ProgressReader:
         self._session: Any = None
 
     def read(self) -> dict[str, dt.datetime]:
-        """Query name -> when its last micro-batch finished."""
-        from cassandra import DriverException
+        """Query name -> when its last micro-batch finished (nothing before the schema exists)."""
+        from cassandra import DriverException, InvalidRequest
         from cassandra.cluster import NoHostAvailable
 
         try:
@@ -158,9 +158,13 @@ class ProgressReader:
                 from binance_cdc.sink.connection import new_cluster
 
                 self._cluster = new_cluster(self.cass)
-                self._session = self._cluster.connect(self.cass.keyspace)
-            rows = self._session.execute("SELECT query_name, finished_at FROM stream_progress",
-                                         timeout=5)
+                self._session = self._cluster.connect()
+            rows = self._session.execute(
+                f'SELECT query_name, finished_at FROM "{self.cass.keyspace}".stream_progress',
+                timeout=5)
+        except InvalidRequest as exc:
+            log.debug("no stream_progress yet: %s", exc)
+            return {}
         except (NoHostAvailable, DriverException, OSError) as exc:
             self.close()
             raise SinkError(f"cannot read stream_progress from Cassandra at {self.cass.host}:"
