@@ -74,15 +74,16 @@ def lag_families(lag: StreamLag, now: float) -> list[GaugeMetricFamily]:
     records = GaugeMetricFamily(
         "binance_cdc_stream_consumer_lag_records", "Records of the change topic the stream has "
         "not processed (end offsets - the offsets in its checkpoint).", labels=["topic"])
+    seconds = GaugeMetricFamily(
+        "binance_cdc_stream_lag_seconds", "Age of the topic's oldest change the stream has not "
+        "processed (0 when it has processed everything).", labels=["topic"])
     for topic, count in sorted(lag.records.items()):
         records.add_metric([topic], count)
-    families = [records]
-    if lag.oldest_pending_ts is not None or not any(lag.records.values()):
-        seconds = 0.0 if lag.oldest_pending_ts is None else max(0.0, now - lag.oldest_pending_ts)
-        families.append(GaugeMetricFamily(
-            "binance_cdc_stream_lag_seconds", "Age of the oldest change on Kafka the stream has "
-            "not processed (0 when it has processed everything).", value=seconds))
-    return families
+        if not count:
+            seconds.add_metric([topic], 0.0)
+        elif topic in lag.oldest_pending_ts:
+            seconds.add_metric([topic], max(0.0, now - lag.oldest_pending_ts[topic]))
+    return [records, seconds]
 
 
 def progress_family(finished: dict[str, Any]) -> GaugeMetricFamily:

@@ -48,8 +48,8 @@ class StreamLag:
 
     records: dict[str, int]
     """Topic -> records not processed yet."""
-    oldest_pending_ts: float | None
-    """Kafka timestamp (s) of the oldest record not processed yet; None when none is."""
+    oldest_pending_ts: dict[str, float]
+    """Topic -> Kafka timestamp (s) of its oldest record not processed yet (if it could be read)."""
 
 
 def _number(value: Any) -> int | None:
@@ -107,15 +107,15 @@ class StreamLagReader:
         pending = {(topic, p): max(low, done.get(topic, {}).get(p, low))
                    for topic, parts in marks.items() for p, (low, high) in parts.items()
                    if high > max(low, done.get(topic, {}).get(p, low))}
-        return StreamLag(records, self._oldest_timestamp(pending) if pending else None)
+        return StreamLag(records, self._oldest_timestamps(pending) if pending else {})
 
-    def _oldest_timestamp(self, positions: dict[tuple[str, int], int]) -> float | None:
-        """Kafka timestamp of the oldest of the records at ``positions`` (None if unread)."""
+    def _oldest_timestamps(self, positions: dict[tuple[str, int], int]) -> dict[str, float]:
+        """Topic -> Kafka timestamp of the oldest of its records at ``positions``."""
         from confluent_kafka import TopicPartition
 
         consumer = self._consumer
         consumer.assign([TopicPartition(t, p, o) for (t, p), o in positions.items()])
-        wanted, oldest = set(positions), None
+        wanted, oldest = set(positions), {}
         deadline = time.monotonic() + PENDING_TIMEOUT_S
         try:
             while wanted and time.monotonic() < deadline:
@@ -127,7 +127,8 @@ class StreamLagReader:
                     wanted.discard(key)
                     ts_ms = message.timestamp()[1]
                     if ts_ms > 0:
-                        oldest = ts_ms / 1000 if oldest is None else min(oldest, ts_ms / 1000)
+                        topic = key[0]
+                        oldest[topic] = min(oldest.get(topic, ts_ms / 1000), ts_ms / 1000)
         finally:
             consumer.unassign()
         if wanted:
