@@ -80,8 +80,8 @@ def observed(settings: Settings, connector: ConnectorDefinition, stream_job: Str
     sim.faults.add(Fault("500", path="/api/v3/ticker/price", times=1))
     extractor_port = free_port()
     try:
-        with exporter_process(settings, work / "exporter.log",
-                              SPARK_CHECKPOINT_DIR=str(stream_job.checkpoint)) as exporter_port, \
+        # The job's own environment, so the exporter reads the checkpoints the job writes.
+        with exporter_process(work / "exporter.log", stream_job.env) as exporter_port, \
              background([sys.executable, "extraction_script.py", "--base-url", sim.url,
                          "--symbols", f"BTCUSDT{suffix},ETHUSDT{suffix}",
                          "--datasets", "latest_prices,klines"], work / "extractor.log",

@@ -87,10 +87,14 @@ def fast_prometheus(settings: Settings, home: Path) -> Iterator[PrometheusApi]:
 
 
 @contextlib.contextmanager
-def background(argv: list[str], log_path: Path, **env: str) -> Iterator[subprocess.Popen]:
-    """A project command as a user runs it (from the project root), stopped by SIGTERM."""
+def background(argv: list[str], log_path: Path, base_env: dict[str, str] | None = None,
+               **env: str) -> Iterator[subprocess.Popen]:
+    """A project command as a user runs it (from the project root), stopped by SIGTERM.
+
+    Its environment is ``base_env`` (default: this process's) plus ``env``."""
+    base = dict(os.environ) if base_env is None else base_env
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log,
+        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env={**base, **env}, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc
@@ -112,11 +116,12 @@ def scrape(port: int) -> str:
 
 
 @contextlib.contextmanager
-def exporter_process(settings: Settings, log_path: Path, **env: str) -> Iterator[int]:
+def exporter_process(log_path: Path, base_env: dict[str, str] | None = None,
+                     **env: str) -> Iterator[int]:
     """`binance-cdc exporter` on a free port; yields the port once it serves."""
     port = free_port()
     with background([sys.executable, "-m", "binance_cdc", "exporter", "--port", str(port)],
-                    log_path, **env) as proc:
+                    log_path, base_env, **env) as proc:
         eventually("the exporter serves /metrics", lambda: _answers(proc, port), 60,
                    lambda: log_path.read_text(errors="replace")[-2000:])
         yield port

@@ -48,7 +48,7 @@ def watched(settings: Settings, connector: ConnectorDefinition,
     # The slot alert's threshold a little above what the slot retains now, so the test does
     # not depend on what earlier tests left in the WAL.
     threshold = _retained(settings, connector.slot_name) + WAL_MARGIN
-    with exporter_process(settings, tmp_path / "exporter.log") as port:
+    with exporter_process(tmp_path / "exporter.log") as port:
         fast = override(settings, metrics={"exporter_port": port},
                         connect={"slot_lag_warn_bytes": threshold})
         with fast_prometheus(fast, tmp_path / "prometheus") as api:
