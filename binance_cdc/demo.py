@@ -55,7 +55,7 @@ def run_demo(settings: Settings, *, live: bool = False, on_step: Step = lambda s
     logs = settings.stack.logs_dir
     stack = Stack(settings)
 
-    on_step("starting PostgreSQL, Kafka, Kafka Connect + Debezium and Cassandra")
+    on_step("starting PostgreSQL, Kafka, Kafka Connect + Debezium, Cassandra and Prometheus")
     stack.up(on_ready=lambda name, s, detail: on_step(f"  {name} up in {s:.0f}s ({detail})"))
 
     on_step("creating the Cassandra keyspace and tables (cassandra/schema.cql)")

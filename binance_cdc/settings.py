@@ -119,6 +119,8 @@ class KafkaSettings(BaseSettings):
     """JVM heap of the broker."""
     topic_prefix: str = "binance"
     """Debezium topic.prefix; topics are <prefix>.<schema>.<table>."""
+    metrics_port: int = 9404
+    """Port of the broker's Prometheus JMX exporter agent (on KAFKA_HOST); 0 runs it without."""
 
     @property
     def bootstrap_servers(self) -> str:
@@ -147,11 +149,13 @@ class ConnectSettings(BaseSettings):
     ready_timeout_s: float = 90.0
     """How long `connector apply` waits for the connector and its task to run."""
     slot_lag_warn_bytes: int = 64 * 1024 * 1024
-    """`connector status` warns when the replication slot retains more WAL than this."""
+    """`connector status` warns, and Prometheus alerts, when the replication slot retains more WAL than this."""
     topic_partitions: int = Field(3, ge=1)
     """Partitions of each change topic Debezium creates (per-key order holds: keys hash to one)."""
     poll_interval_ms: int = Field(25, ge=1)
     """How long Debezium waits for new changes before it polls the slot again (latency floor)."""
+    metrics_port: int = 9405
+    """Port of the worker's Prometheus JMX exporter agent (Connect and Debezium metrics); 0: none."""
 
     @property
     def url(self) -> str:
@@ -181,6 +185,8 @@ class CassandraSettings(BaseSettings):
     """Replication factor of the keyspace."""
     write_consistency: str = "LOCAL_QUORUM"
     """Consistency level of the stream's writes (LOCAL_QUORUM is one replica when RF is 1)."""
+    metrics_port: int = 9406
+    """Port of the node's Prometheus JMX exporter agent (on CASSANDRA_HOST); 0 runs it without."""
 
     @field_validator("write_consistency")
     @classmethod
@@ -327,6 +333,48 @@ class SimulatorSettings(BaseSettings):
         return f"http://{self.host}:{self.port}"
 
 
+class MetricsSettings(BaseSettings):
+    """The project's own Prometheus endpoints (prometheus_client); a port of 0 turns one off."""
+
+    model_config = _section("METRICS_")
+
+    host: str = "127.0.0.1"
+    """Interface the extractor, the stream job and the exporter serve /metrics on."""
+    extractor_port: int = 9461
+    """/metrics of a running extractor (not of `--once` runs): requests, weight, rows, last loads."""
+    stream_port: int = 9462
+    """/metrics of the stream job's driver: records, rows by table and op, batches, dead letters."""
+    exporter_port: int = 9463
+    """/metrics of `binance-cdc exporter`: replication slot, stream consumer lag, last batch."""
+
+
+class PrometheusSettings(BaseSettings):
+    """The Prometheus server of the local stack and its alert thresholds."""
+
+    model_config = _section("PROMETHEUS_")
+
+    host: str = "127.0.0.1"
+    """Interface the Prometheus server listens on."""
+    port: int = 9090
+    """Port of the Prometheus web UI and HTTP API."""
+    binary: str = "prometheus"
+    """The Prometheus executable (Debian's `prometheus` package)."""
+    retention: str = "2d"
+    """How long Prometheus keeps samples (--storage.tsdb.retention.time)."""
+    scrape_interval_s: float = 15.0
+    """Seconds between two scrapes of every target."""
+    evaluation_interval_s: float = 15.0
+    """Seconds between two evaluations of the alert rules."""
+    alert_stream_lag_s: float = 120.0
+    """StreamBehind fires when changes wait on Kafka and the newest applied one is older than this."""
+    alert_extract_missed_intervals: float = 3.0
+    """ExtractorNotLoading fires after this many poll intervals without a successful load."""
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseModel):
     """All sections; build with :func:`load_settings`."""
 
@@ -339,6 +387,8 @@ class Settings(BaseModel):
     binance: BinanceSettings = Field(default_factory=BinanceSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
 
 
 SECTIONS: dict[str, type[BaseSettings]] = {

@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from binance_cdc.binance import metrics
 from binance_cdc.binance.policy import RETRYABLE_STATUSES, RetryPolicy, WeightBudget
 from binance_cdc.binance.weights import request_weight
 from binance_cdc.errors import (
@@ -80,6 +81,7 @@ class BinanceClient:
         self.timeout_s = settings.timeout_s
         self.policy = policy or RetryPolicy.from_settings(settings)
         self.budget = budget or WeightBudget(settings.weight_budget_per_minute)
+        metrics.WEIGHT_BUDGET.set(self.budget.budget)
         self.stats = CallStats()
         self._session = session
         self._sleep = sleep
@@ -145,17 +147,24 @@ class BinanceClient:
         self.stats.requests += 1
         self.stats.weight += cost
         url = self.base_url + path
+        status, ok = None, False
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout_s)
-        except requests.RequestException as exc:
-            raise BinanceServerError(f"no answer from {url}: {exc}; check BINANCE_BASE_URL "
-                                     "and the network") from exc
-        self.budget.observe(response.headers.get(USED_WEIGHT_HEADER))
-        log.debug("GET %s %s -> %s (used weight %s)", path, params, response.status_code,
-                  response.headers.get(USED_WEIGHT_HEADER))
-        if response.status_code == 200:
-            return decode_json(response.content, endpoint=path, symbol=symbol)
-        raise _translate(response, path, params, symbol)
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout_s)
+            except requests.RequestException as exc:
+                raise BinanceServerError(f"no answer from {url}: {exc}; check BINANCE_BASE_URL "
+                                         "and the network") from exc
+            status = response.status_code
+            self.budget.observe(response.headers.get(USED_WEIGHT_HEADER))
+            log.debug("GET %s %s -> %s (used weight %s)", path, params, status,
+                      response.headers.get(USED_WEIGHT_HEADER))
+            if status != 200:
+                raise _translate(response, path, params, symbol)
+            body = decode_json(response.content, endpoint=path, symbol=symbol)
+            ok = True
+            return body
+        finally:
+            metrics.record_call(path, status, failed=not ok, weight_used=self.budget.used)
 
     # -- endpoints ---------------------------------------------------------------------
     def ping(self) -> None:

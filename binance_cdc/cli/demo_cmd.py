@@ -23,6 +23,7 @@ NEXT_STEPS = """\
 Everything is still running. Look further:
   cqlsh {host} {port} -f cassandra/queries.cql     the questions users ask, as CQL
   binance-cdc status                              services, connector, lag, last batch
+  {prometheus}/alerts{pad}Prometheus: every stage's metrics, the alerts
   binance-cdc verify                              Postgres vs Cassandra, row for row
   python extraction_script.py --base-url {sim}    keep extracting (Ctrl-C stops)
   binance-cdc consume binance.binance.latest_prices --from-beginning -n 5
@@ -66,7 +67,9 @@ def run_demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
             for row in rows:
                 print("   " + " | ".join(str(v) for v in row))
             print()
-    print(NEXT_STEPS.format(host=cass.host, port=cass.port, sim=settings.simulator.url))
+    prometheus = settings.prometheus.url
+    print(NEXT_STEPS.format(host=cass.host, port=cass.port, sim=settings.simulator.url,
+                            prometheus=prometheus, pad=" " * max(1, 41 - len(prometheus))))
     return 0
 
 

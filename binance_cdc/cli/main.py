@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.status_cmd",
     "binance_cdc.cli.consume_cmd",
     "binance_cdc.cli.dead_letters_cmd",
+    "binance_cdc.cli.exporter_cmd",
 )
 
 EXIT_ERROR = 1

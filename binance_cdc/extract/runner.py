@@ -23,10 +23,11 @@ import schedule
 from binance_cdc.binance.client import BinanceClient
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import BinanceCdcError, ConfigError, IpBannedError
-from binance_cdc.extract import klines, orderbook, tickers, trades
+from binance_cdc.extract import klines, metrics, orderbook, tickers, trades
 from binance_cdc.extract.base import Context, Outcome
 from binance_cdc.extract.runlog import RunResult, record
 from binance_cdc.extract.symbols import SymbolRegistry
+from binance_cdc.observe.metrics import serve
 from binance_cdc.postgres.store import PostgresStore
 from binance_cdc.settings import Settings
 
@@ -105,6 +106,8 @@ class Extractor:
                            outcome.counts, spent.requests, spent.weight, spent.waited_s, error,
                            details)
         record(self.store, result)
+        metrics.record_run(name, status, outcome.counts.inserted, outcome.counts.updated,
+                           outcome.counts.deleted, result.finished_at.timestamp())
         (log.warning if error else log.info)("%s", result.summary())
         if banned is not None:
             raise banned
@@ -122,9 +125,13 @@ class Extractor:
     def run_forever(self) -> None:
         """Every dataset on its own interval until :attr:`stop` is set."""
         scheduler = schedule.Scheduler()
-        for name in self.datasets:
-            interval = getattr(self.settings.extract, INTERVAL_SETTING[name])
+        intervals = {name: getattr(self.settings.extract, INTERVAL_SETTING[name])
+                     for name in self.datasets}
+        for name, interval in intervals.items():
             scheduler.every(interval).seconds.do(self._scheduled, name)
+        metrics.start_datasets(intervals)
+        serve(self.settings.metrics.extractor_port, self.settings.metrics.host,
+              what="extractor metrics")
         log.info("extracting %s for %s from %s", ", ".join(self.datasets),
                  ", ".join(self.settings.binance.symbols), self.settings.binance.base_url)
         scheduler.run_all()  # a first cycle right away, then each on its interval

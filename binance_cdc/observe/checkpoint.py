@@ -88,3 +88,16 @@ def processed_offsets_of_queries(checkpoint_dir: Path) -> CheckpointOffsets | No
                              committed=all(c.committed for c in found), offsets=merged,
                              path=str(checkpoint_dir),
                              newest_batch_id=max(c.newest_batch_id or 0 for c in found))
+
+
+def records_behind(marks: dict[int, tuple[int, int]], done: dict[int, int] | None) -> int:
+    """Records of one topic the stream has not processed yet.
+
+    ``marks`` is partition -> (low, high) watermarks; ``done`` the checkpoint's
+    offsets of the topic (None: never read). A partition counts from its
+    checkpoint offset, or from its earliest retained record if it has none or
+    retention already deleted that far.
+    """
+    done = done or {}
+    return sum(max(0, high - max(low, done.get(p, low))) for p, (low, high) in marks.items())
+

@@ -18,7 +18,7 @@ from typing import TypeVar
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import BinanceCdcError, StoreError
 from binance_cdc.kafka.client import reader, topic_partitions, watermarks
-from binance_cdc.observe.checkpoint import processed_offsets_of_queries
+from binance_cdc.observe.checkpoint import processed_offsets_of_queries, records_behind
 from binance_cdc.observe.report import (
     CassandraSection,
     CdcSection,
@@ -138,7 +138,7 @@ def topics_section(settings: Settings) -> TopicsSection:
     for topic in sorted(marks):
         end = {p: high for p, (_, high) in marks[topic].items()}
         done = stream.get(topic)
-        lag = None if done is None else sum(max(0, o - done.get(p, 0)) for p, o in end.items())
+        lag = None if done is None else records_behind(marks[topic], done)
         section.topics.append(TopicRow(topic, end, done, lag))
     return section
 

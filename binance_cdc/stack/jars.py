@@ -1,17 +1,23 @@
 """Resolve the service jars from Maven Central with jvm/pom.xml, once.
 
-A stamp file remembers the hash of the poms the folders were built from, so a
-second run neither downloads nor copies anything; a changed pom rebuilds the
-folders from scratch so no stale jar lingers on a classpath.
+Each module of jvm/pom.xml fills one folder, and each folder has its own stamp:
+the hash of what decides its contents (the module's pom, the parent properties
+it uses, the parent's build). A second run neither downloads nor copies
+anything; a changed module is rebuilt from scratch, alone, so no stale jar
+lingers on a classpath and the folders of other (perhaps running) services are
+left alone. Maven runs only for the modules that need it (``-pl``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import subprocess
 import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 
 from binance_cdc.errors import JarResolutionError
@@ -20,48 +26,75 @@ from binance_cdc.settings import PROJECT_ROOT, StackSettings
 log = logging.getLogger(__name__)
 
 JVM_DIR = PROJECT_ROOT / "jvm"
-SERVICE_FOLDERS = ("kafka", "connect", "connect-plugins", "cassandra", "spark")
+# Module of jvm/pom.xml -> the folder under jars_dir it fills.
+MODULE_FOLDERS = {"kafka": "kafka", "connect": "connect", "debezium": "connect-plugins",
+                  "cassandra": "cassandra", "spark": "spark", "jmx": "jmx"}
+SERVICE_FOLDERS = tuple(MODULE_FOLDERS.values())
+_POM = "{http://maven.apache.org/POM/4.0.0}"
 
 
-def _poms_digest() -> str:
-    digest = hashlib.sha256()
-    for pom in sorted(JVM_DIR.rglob("pom.xml")):
-        digest.update(pom.relative_to(JVM_DIR).as_posix().encode())
-        digest.update(pom.read_bytes())
+def module_digest(module: str) -> str:
+    """Hash of everything that decides ``module``'s folder (not the list of sibling modules)."""
+    parent = ET.parse(JVM_DIR / "pom.xml").getroot()
+    declared = parent.find(f"{_POM}properties")
+    properties = {el.tag.removeprefix(_POM): (el.text or "").strip()
+                  for el in (declared if declared is not None else [])}
+    pom = (JVM_DIR / module / "pom.xml").read_text()
+    digest = hashlib.sha256(pom.encode())
+    for name in sorted(set(re.findall(r"\$\{([^}]+)\}", pom))):
+        digest.update(f"\n{name}={properties.get(name)}".encode())
+    for section in ("build", "profiles"):
+        element = parent.find(f"{_POM}{section}")
+        if element is not None:
+            digest.update(ET.tostring(element))
     return digest.hexdigest()
 
 
-def jars_ready(stack: StackSettings) -> bool:
-    stamp = stack.jars_dir / ".stamp"
-    return (stamp.exists() and stamp.read_text().strip() == _poms_digest()
-            and all((stack.jars_dir / f).is_dir() for f in SERVICE_FOLDERS))
+def _stamp(stack: StackSettings, module: str) -> Path:
+    return stack.jars_dir / ".stamps" / module
 
 
-def ensure_jars(stack: StackSettings) -> bool:
-    """Make sure every service folder is resolved; return True if Maven had to run."""
-    if jars_ready(stack):
+def stale_modules(stack: StackSettings, modules: Iterable[str] | None = None) -> list[str]:
+    """The chosen modules (default: all) whose folder is missing or was built from other poms."""
+    stale = []
+    for module in modules if modules is not None else MODULE_FOLDERS:
+        stamp = _stamp(stack, module)
+        if not ((stack.jars_dir / MODULE_FOLDERS[module]).is_dir() and stamp.exists()
+                and stamp.read_text().strip() == module_digest(module)):
+            stale.append(module)
+    return stale
+
+
+def ensure_jars(stack: StackSettings, modules: Iterable[str] | None = None) -> bool:
+    """Make sure the folders of ``modules`` (default: all) are resolved; True if Maven ran."""
+    stale = stale_modules(stack, modules)
+    if not stale:
         return False
     if shutil.which(stack.mvn) is None:
         raise JarResolutionError(
             f"Maven ({stack.mvn!r}) is not installed; install it (apt-get install maven) "
             "or set STACK_MVN")
-    for folder in SERVICE_FOLDERS:
-        shutil.rmtree(stack.jars_dir / folder, ignore_errors=True)
+    for module in stale:
+        shutil.rmtree(stack.jars_dir / MODULE_FOLDERS[module], ignore_errors=True)
+        _stamp(stack, module).unlink(missing_ok=True)
     stack.logs_dir.mkdir(parents=True, exist_ok=True)
     log_path = stack.logs_dir / "maven.log"
-    log.info("resolving service jars from Maven Central (first run only; log: %s)", log_path)
+    log.info("resolving the jars of %s from Maven Central (log: %s)", ", ".join(stale), log_path)
     started = time.monotonic()
     with open(log_path, "wb") as out:
         result = subprocess.run(  # noqa: S603
-            [stack.mvn, "-B", "-f", str(JVM_DIR / "pom.xml"), "generate-resources",
-             f"-Djars.dir={stack.jars_dir}"],
+            [stack.mvn, "-B", "-f", str(JVM_DIR / "pom.xml"), "-pl", ",".join(stale),
+             "generate-resources", f"-Djars.dir={stack.jars_dir}"],
             stdout=out, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0:
         raise JarResolutionError(
             f"Maven could not resolve the service jars (exit {result.returncode}); "
             f"see {log_path} — is Maven Central reachable?")
-    (stack.jars_dir / ".stamp").write_text(_poms_digest() + "\n")
-    log.info("service jars resolved in %.0fs into %s", time.monotonic() - started, stack.jars_dir)
+    for module in stale:
+        _stamp(stack, module).parent.mkdir(parents=True, exist_ok=True)
+        _stamp(stack, module).write_text(module_digest(module) + "\n")
+    log.info("jars of %s resolved in %.0fs into %s", ", ".join(stale),
+             time.monotonic() - started, stack.jars_dir)
     return True
 
 

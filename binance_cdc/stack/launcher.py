@@ -2,7 +2,8 @@
 
 Start order follows what each service needs: Cassandra is spawned first because
 it is the slowest and needs nobody; Postgres and Kafka next; Connect only once
-Kafka answers (the worker asks the broker for its cluster id before anything).
+Kafka answers (the worker asks the broker for its cluster id before anything);
+the metrics exporter and Prometheus last, needing nobody (they report who is down).
 Every start ends with a real query, so "up" means "answers", not "spawned".
 """
 
@@ -22,8 +23,10 @@ from binance_cdc.stack.ports import port_open, wait_port_free
 from binance_cdc.stack.services.base import Service
 from binance_cdc.stack.services.cassandra import CassandraService
 from binance_cdc.stack.services.connect import ConnectService
+from binance_cdc.stack.services.exporter import ExporterService
 from binance_cdc.stack.services.kafka import KafkaService
 from binance_cdc.stack.services.postgres import PostgresService
+from binance_cdc.stack.services.prometheus import PrometheusService
 from binance_cdc.stack.services.spark import SparkMasterService, SparkWorkerService
 
 log = logging.getLogger(__name__)
@@ -54,9 +57,12 @@ class ServiceStatus:
     detail: str
     rss_bytes: int | None = None
     log_file: str = ""
+    enabled: bool = True
 
     @property
     def state(self) -> str:
+        if not self.enabled:
+            return "off"
         if self.pid is None:
             return "stopped"
         return "healthy" if self.healthy else "unhealthy"
@@ -74,7 +80,8 @@ def build_services(settings: Settings) -> dict[str, Service]:
     workers = [SparkWorkerService(settings, n) for n in range(1, settings.spark.cluster_workers + 1)]
     return {s.name: s for s in (PostgresService(settings), KafkaService(settings),
                                 ConnectService(settings), CassandraService(settings),
-                                SparkMasterService(settings), *workers)}
+                                SparkMasterService(settings), *workers,
+                                ExporterService(settings), PrometheusService(settings))}
 
 
 def service_names(settings: Settings) -> tuple[str, ...]:
@@ -108,12 +115,16 @@ class Stack:
         """Start the chosen services (default: all) and return once each answers."""
         report = UpReport()
         targets = self._select(names)
-        to_start = [s for s in targets if s.pid_file.running_pid() is None]
-        report.already_running = [s.name for s in targets if s not in to_start]
+        to_start = [s for s in targets if s.enabled() and s.pid_file.running_pid() is None]
+        report.already_running = [s.name for s in targets
+                                  if s.enabled() and s not in to_start]
         self._check_ports(to_start)
         if not to_start:
             return report
-        report.jars_resolved = ensure_jars(self.settings.stack)
+        # A full `up` resolves every jar folder (the stream needs spark's too); `up NAME`
+        # only its own, leaving the folders of services that keep running alone.
+        report.jars_resolved = ensure_jars(self.settings.stack, None if names is None else sorted(
+            {m for s in to_start for m in s.jar_modules}))
         for directory in (self.settings.stack.logs_dir, self.settings.stack.run_dir):
             directory.mkdir(parents=True, exist_ok=True)
 
@@ -209,7 +220,9 @@ class Stack:
             pid = service.pid_file.running_pid()
             ports = [p.port for p in service.ports()]
             healthy, detail = False, "not running"
-            if pid is not None:
+            if not service.enabled():
+                healthy, detail = True, "off (its port setting is 0)"
+            elif pid is not None:
                 try:
                     healthy, detail = True, service.probe()
                 except Exception as exc:  # noqa: BLE001
@@ -218,7 +231,7 @@ class Stack:
                 detail = "not started by us, but its port is in use by another process"
             result.append(ServiceStatus(service.name, pid, ports, healthy, detail,
                                         process.rss_bytes(pid) if pid else None,
-                                        str(service.log_file)))
+                                        str(service.log_file), service.enabled()))
         return result
 
     # -- reset ---------------------------------------------------------------

@@ -14,6 +14,7 @@ from binance_cdc.connect.connector import ConnectorDefinition
 from binance_cdc.datasets import DATASETS
 from binance_cdc.observe.status import collect_status
 from binance_cdc.settings import Settings
+from binance_cdc.stack.launcher import service_names
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.connect, pytest.mark.cassandra]
 
@@ -21,7 +22,8 @@ SECTIONS = {"services", "cdc", "topics", "stream", "cassandra", "extraction"}
 
 
 def test_json_has_every_section_filled_from_the_running_stack(
-        connector: ConnectorDefinition, capsys: pytest.CaptureFixture[str]) -> None:
+        settings: Settings, connector: ConnectorDefinition,
+        capsys: pytest.CaptureFixture[str]) -> None:
     main(["status", "--json"])
     report = json.loads(capsys.readouterr().out)
 
@@ -29,7 +31,7 @@ def test_json_has_every_section_filled_from_the_running_stack(
     for name in SECTIONS - {"stream"}:
         assert report[name]["error"] is None, (name, report[name]["error"])
     services = {s["name"]: s for s in report["services"]["services"]}
-    assert set(services) == {"postgres", "kafka", "connect", "cassandra"}
+    assert set(services) == set(service_names(settings))
     assert all(s["state"] == "healthy" and s["pid"] for s in services.values())
     cdc = report["cdc"]
     assert cdc["connector"] == connector.name and cdc["state"] == "RUNNING"

@@ -17,7 +17,8 @@ import pytest
 
 from binance_cdc.errors import PortTakenError
 from binance_cdc.settings import (
-    CassandraSettings, ConnectSettings, KafkaSettings, PostgresSettings, Settings, StackSettings)
+    CassandraSettings, ConnectSettings, KafkaSettings, MetricsSettings, PostgresSettings,
+    PrometheusSettings, Settings, StackSettings)
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.stack import process
 from binance_cdc.stack.launcher import Stack, service_names
@@ -54,9 +55,13 @@ def test_port_taken_by_another_process_names_port_and_variable_and_starts_nothin
     settings = Settings(
         stack=StackSettings(home=tmp_path / "stack"),
         postgres=PostgresSettings(port=_free_port()),
-        kafka=KafkaSettings(port=_free_port(), controller_port=_free_port()),
-        connect=ConnectSettings(port=_free_port()),
-        cassandra=CassandraSettings(port=taken, storage_port=_free_port(), jmx_port=_free_port()),
+        kafka=KafkaSettings(port=_free_port(), controller_port=_free_port(),
+                            metrics_port=_free_port()),
+        connect=ConnectSettings(port=_free_port(), metrics_port=_free_port()),
+        cassandra=CassandraSettings(port=taken, storage_port=_free_port(), jmx_port=_free_port(),
+                                    metrics_port=_free_port()),
+        metrics=MetricsSettings(exporter_port=_free_port()),
+        prometheus=PrometheusSettings(port=_free_port()),
     )
     try:
         with pytest.raises(PortTakenError) as caught:

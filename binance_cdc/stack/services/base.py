@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ class Service(abc.ABC):
 
     name: str
     settings_section: str
+    jar_modules: tuple[str, ...] = ()
+    """The modules of jvm/pom.xml whose jars the service runs on (resolved before it starts)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -63,6 +66,22 @@ class Service(abc.ABC):
         section = getattr(self.settings, self.settings_section)
         return Port(section.host, getattr(section, field), env_var_for(self.settings_section, field))
 
+    def metrics_ports(self) -> list[Port]:
+        """The JMX exporter agent's port, unless its setting is 0 (off)."""
+        port = self.port("metrics_port")
+        return [port] if port.port else []
+
+    def jmx_agent(self) -> list[str]:
+        """``-javaagent`` for the Prometheus JMX exporter with prometheus/jmx/<service>.yaml,
+        serving on 127.0.0.1 (the service's host) only; nothing when its port is 0."""
+        from binance_cdc.stack.jars import find_jar
+
+        ports = self.metrics_ports()
+        if not ports:
+            return []
+        jar = find_jar(self.stack, "jmx", "jmx_prometheus_javaagent-")
+        return [f"-javaagent:{jar}={ports[0].host}:{ports[0].port}:{JMX_RULES / f'{self.name}.yaml'}"]
+
     # -- behaviour ---------------------------------------------------------
     @abc.abstractmethod
     def ports(self) -> list[Port]:
@@ -80,6 +99,10 @@ class Service(abc.ABC):
     def probe(self) -> str:
         """Ask the service a real question; return a short description or raise."""
 
+    def enabled(self) -> bool:
+        """False when a setting turns the service off (`stack up` then skips it)."""
+        return True
+
     def run_as(self) -> str | None:
         """OS user to run as (None: the launcher's own)."""
         return None
@@ -92,15 +115,17 @@ class Service(abc.ABC):
 
 
 KAFKA_LOG4J = PROJECT_ROOT / "kafka" / "log4j2.properties"
+JMX_RULES = PROJECT_ROOT / "prometheus" / "jmx"
 
 
 def kafka_family_argv(stack: StackSettings, jars: str, heap: str, log_file: Path, main: str,
-                      *args: str) -> list[str]:
+                      *args: str, agent: Sequence[str] = ()) -> list[str]:
     """A Kafka-family JVM (broker, storage tool, Connect worker) logging through
-    kafka/log4j2.properties into ``log_file``, with the jars of ``stack.jars_dir/jars``."""
+    kafka/log4j2.properties into ``log_file``, with the jars of ``stack.jars_dir/jars``
+    (and ``agent``: JVM options such as :meth:`Service.jmx_agent`)."""
     from binance_cdc.stack.jars import classpath
 
-    return [stack.java, *jvm_common(heap), f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+    return [stack.java, *jvm_common(heap), *agent, f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
             f"-Dlog.file.name={log_file}", "-cp", classpath(stack, jars), main, *args]
 
 

@@ -15,6 +15,7 @@ CONF = PROJECT_ROOT / "cassandra"
 class CassandraService(Service):
     name = "cassandra"
     settings_section = "cassandra"
+    jar_modules = ("cassandra", "jmx")
 
     @property
     def yaml_file(self) -> Path:
@@ -25,7 +26,8 @@ class CassandraService(Service):
         return self.stack.logs_dir / "cassandra" / "system.log"
 
     def ports(self) -> list[Port]:
-        return [self.port("port"), self.port("storage_port"), self.port("jmx_port")]
+        return [self.port("port"), self.port("storage_port"), self.port("jmx_port"),
+                *self.metrics_ports()]
 
     def prepare(self) -> None:
         cass = self.settings.cassandra
@@ -44,7 +46,7 @@ class CassandraService(Service):
     def argv(self) -> list[str]:
         cass = self.settings.cassandra
         return [self.stack.java, f"-Xms{cass.heap}", f"-Xmx{cass.heap}", *self.jvm_options(),
-                f"-javaagent:{find_jar(self.stack, 'cassandra', 'jamm-')}",
+                f"-javaagent:{find_jar(self.stack, 'cassandra', 'jamm-')}", *self.jmx_agent(),
                 f"-Dcassandra.config=file://{self.yaml_file}",
                 f"-Dcassandra.storagedir={self.data_dir}",
                 f"-Dcassandra.logdir={self.log_file.parent}",

@@ -14,13 +14,14 @@ DEBEZIUM_CONNECTOR = "io.debezium.connector.postgresql.PostgresConnector"
 class ConnectService(Service):
     name = "connect"
     settings_section = "connect"
+    jar_modules = ("connect", "debezium", "jmx")
 
     @property
     def properties_file(self):  # noqa: ANN201
         return self.conf_dir / "connect-distributed.properties"
 
     def ports(self) -> list[Port]:
-        return [self.port("port")]
+        return [self.port("port"), *self.metrics_ports()]
 
     def prepare(self) -> None:
         connect, kafka = self.settings.connect, self.settings.kafka
@@ -40,7 +41,7 @@ class ConnectService(Service):
     def argv(self) -> list[str]:
         return kafka_family_argv(self.stack, "connect", self.settings.connect.heap, self.log_file,
                                  "org.apache.kafka.connect.cli.ConnectDistributed",
-                                 str(self.properties_file))
+                                 str(self.properties_file), agent=self.jmx_agent())
 
     def probe(self) -> str:
         import requests

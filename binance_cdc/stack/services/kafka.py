@@ -22,16 +22,18 @@ def new_cluster_id() -> str:
 class KafkaService(Service):
     name = "kafka"
     settings_section = "kafka"
+    jar_modules = ("kafka", "jmx")
 
     @property
     def properties_file(self):  # noqa: ANN201
         return self.conf_dir / "server.properties"
 
     def ports(self) -> list[Port]:
-        return [self.port("port"), self.port("controller_port")]
+        return [self.port("port"), self.port("controller_port"), *self.metrics_ports()]
 
-    def _java(self, main: str, *args: str, heap: str) -> list[str]:
-        return kafka_family_argv(self.stack, "kafka", heap, self.log_file, main, *args)
+    def _java(self, main: str, *args: str, heap: str, agent: list[str] | None = None) -> list[str]:
+        return kafka_family_argv(self.stack, "kafka", heap, self.log_file, main, *args,
+                                 agent=agent or [])
 
     def prepare(self) -> None:
         kafka = self.settings.kafka
@@ -51,7 +53,8 @@ class KafkaService(Service):
                                     f"{(result.stdout + result.stderr).strip()[-500:]}")
 
     def argv(self) -> list[str]:
-        return self._java("kafka.Kafka", str(self.properties_file), heap=self.settings.kafka.heap)
+        return self._java("kafka.Kafka", str(self.properties_file), heap=self.settings.kafka.heap,
+                          agent=self.jmx_agent())
 
     def probe(self) -> str:
         from confluent_kafka.admin import AdminClient

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from binance_cdc.observe.checkpoint import (
     parse_offsets_log,
     processed_offsets,
     processed_offsets_of_queries,
+    records_behind,
 )
 
 METADATA = json.dumps({"batchWatermarkMs": 0, "batchTimestampMs": 1, "conf": {}})
@@ -68,3 +71,16 @@ def test_the_queries_of_each_table_merge_into_one_view(tmp_path: Path) -> None:
                               "binance.binance.latest_prices": {2: 4}}
     assert (result.batch_id, result.committed) == (8, False)
     assert processed_offsets_of_queries(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize(("marks", "done", "behind"), [
+    ({0: (0, 10)}, None, 10),                       # never read: everything retained is pending
+    ({0: (4, 10)}, None, 6),                        # ... from the earliest retained record
+    ({0: (0, 10), 1: (0, 5)}, {0: 10, 1: 2}, 3),   # per partition, from its checkpoint offset
+    ({0: (0, 10), 1: (0, 5)}, {0: 7}, 8),           # a partition the checkpoint does not know
+    ({0: (8, 10)}, {0: 5}, 2),                      # retention deleted past the checkpoint
+    ({0: (0, 10)}, {0: 12}, 0),                     # never negative
+], ids=["never-read", "retention-start", "per-partition", "new-partition", "deleted", "ahead"])
+def test_records_behind(marks, done, behind) -> None:  # noqa: ANN001
+    assert records_behind(marks, done) == behind
+
