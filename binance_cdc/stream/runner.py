@@ -19,6 +19,7 @@ from typing import Any
 
 from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.errors import StreamError
+from binance_cdc.observe.metrics.stream import STREAM_METRICS
 from binance_cdc.postgres.replication import WalPosition
 from binance_cdc.settings import Settings
 from binance_cdc.sink.schema import apply_schema
@@ -63,6 +64,7 @@ def run_stream(settings: Settings, *, submit_command: str, stop: threading.Event
         require_jars(session, submit_command)
         configure(session, settings)
         apply_schema(settings.cassandra)
+        STREAM_METRICS.start(settings.metrics.stream_port, settings.metrics.host)
         writer = CassandraWriter(settings.cassandra)
         writer.setup()
         wal = WalPosition(settings.postgres)
@@ -83,6 +85,11 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
 
     def reported(report: BatchReport) -> None:
         reports[report.dataset] = reports.get(report.dataset, 0) + 1
+        STREAM_METRICS.record_batch(
+            {tuple(k.rsplit(".", 1)): v for k, v in report.written.items() if k != "dead_letters"},
+            dead_letters=report.written["dead_letters"], duration_s=report.duration_ms / 1000,
+            commit_to_written_lag_s=None if report.lag_ms is None else report.lag_ms / 1000,
+            records=report.counts["records"])
         if on_report is not None:
             on_report(report)
 
