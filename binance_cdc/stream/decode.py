@@ -56,6 +56,17 @@ TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9]{2}(:?[
 # Spark's TimestampType spans years 1 to 9999.
 MIN_TS_MS = -62135596800000
 MAX_TS_MS = 253402300799999
+# The LSN ceiling is rounded up to this much WAL: a value that changes every batch
+# would make Spark generate, compile and JIT new code for every micro-batch (the
+# ceiling is a constant in the generated code), which costs more than the batch.
+LSN_CEILING_STEP = 1 << 28  # 256 MiB of WAL
+
+
+def rounded_ceiling(wal_position: int) -> int:
+    """The LSN ceiling checked for a batch: the WAL position rounded up to a step."""
+    return (wal_position // LSN_CEILING_STEP + 1) * LSN_CEILING_STEP
+
+
 # How much of an offending value an error message quotes.
 QUOTE_CHARS = 80
 

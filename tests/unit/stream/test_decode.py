@@ -136,6 +136,13 @@ def test_a_record_that_cannot_be_applied_is_dead_with_the_reason(bad_rows, index
     assert row[d.VALUE_TEXT] == value[:64]  # truncated to max_text_bytes, size kept
 
 
+@pytest.mark.parametrize(("position", "ceiling"), [
+    (0, d.LSN_CEILING_STEP), (d.LSN_CEILING_STEP - 1, d.LSN_CEILING_STEP),
+    (d.LSN_CEILING_STEP, 2 * d.LSN_CEILING_STEP), (183_825_256, d.LSN_CEILING_STEP)])
+def test_the_lsn_ceiling_is_the_wal_position_rounded_up(position, ceiling) -> None:
+    assert d.rounded_ceiling(position) == ceiling > position
+
+
 @pytest.mark.parametrize(("column", "raw"), [
     ("trade_id", "99999999999999999999"), ("trade_id", "1.5"), ("trade_id", "true"),
     ("is_buyer_maker", "1"), ("qty", "1e5x")])
