@@ -1,0 +1,45 @@
+"""`binance-cdc bench verify --rows N`: rows/s and peak memory of `verify` on N-row tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from binance_cdc.settings import Settings
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    parser = bench_subparsers.add_parser(
+        "verify", help="load N identical trades into both stores, plant known differences, "
+                       "time `verify` and measure its peak memory")
+    parser.add_argument("--rows", type=int, default=1_000_000, metavar="N",
+                        help="trades to load (default 1000000); trades_by_day gets as many")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the sandbox schema and keyspace (default: drop them)")
+    parser.add_argument("--output", type=Path, default=None, metavar="FILE",
+                        help="JSON result file (default .stack/bench/verify-<time>.json)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from binance_cdc.bench.verify import bench_verify
+
+    figures = bench_verify(settings, rows=args.rows, keep=args.keep)
+    output = args.output or (settings.stack.home / "bench" /
+                             f"verify-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(figures.to_dict(), indent=2) + "\n")
+    print(f"verify of {figures.rows:,} trades (recent_trades and trades_by_day), "
+          f"sandbox {figures.sandbox}")
+    print(f"  load: Postgres {figures.load_postgres_s:,.0f} s, Cassandra {figures.load_cassandra_s:,.0f} s")
+    for table, t in figures.tables.items():
+        print(f"  {table:<14} {t['expected_rows']:>12,} rows  {t['seconds']:8.1f} s  "
+              f"{t['rows_per_s']:>10,.0f} rows/s")
+    print(f"  verify process: {figures.verify_wall_s:.1f} s wall, {figures.rows_per_s:,.0f} rows/s "
+          f"over both tables, peak RSS {figures.peak_rss_mb:.0f} MB, exit {figures.exit_status}")
+    print(f"  planted {len(figures.planted)} differences; verify found {figures.differences}: "
+          f"{'exactly them' if figures.exact else 'NOT the planted ones'}")
+    print(f"  sandbox: {figures.cleanup}; figures in {output}")
+    return 0 if figures.exact else 1

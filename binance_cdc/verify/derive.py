@@ -1,0 +1,109 @@
+"""What a query table must contain, computed from replica rows with the table's own ``derive``.
+
+``QueryTable.derive`` (binance_cdc/sink/query_tables.py) is what the stream
+uses; verify calls the very same function, so the check can never drift from
+the stream. Calling it on fully decoded rows would cost more than everything
+else verify does per row, so :func:`plan` first finds out, by calling it on
+probe values that refuse every use, which columns it actually computes with
+(``trade_time`` for ``trades_by_day``). Only those are decoded into Python
+values; every other column is handed over as its canonical text, which
+``derive`` copies through untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from binance_cdc.errors import ConfigError
+from binance_cdc.sink.query_tables import QueryTable
+from binance_cdc.verify.canonical import DECODERS, Kind, canonical_value
+from binance_cdc.verify.spec import TableSpec
+from binance_cdc.verify.sums import Parts
+
+SAMPLES: dict[Kind, object] = {
+    "text": "X", "decimal": Decimal("1.5"), "bigint": 1, "int": 1, "boolean": True,
+    "timestamp": dt.datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=dt.timezone.utc),
+    "date": dt.date(2024, 5, 1),
+}
+
+
+class _Used(Exception):
+    pass
+
+
+class _Probe:
+    """Stands for a column's value and records the column as used on any use at all."""
+
+    __slots__ = ("column", "used")
+
+    def __init__(self, column: str, used: set[str]) -> None:
+        self.column = column
+        self.used = used
+
+    def _refuse(self, *args: object, **kwargs: object) -> Any:
+        self.used.add(self.column)
+        raise _Used(self.column)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._refuse()
+
+
+for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__",
+              "__len__", "__iter__", "__contains__", "__getitem__", "__str__", "__repr__",
+              "__format__", "__bytes__", "__int__", "__float__", "__index__", "__complex__",
+              "__round__", "__trunc__", "__floor__", "__ceil__", "__neg__", "__pos__", "__abs__",
+              "__invert__", "__call__", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
+              "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__",
+              "__mod__", "__rmod__", "__pow__", "__rpow__", "__and__", "__rand__", "__or__",
+              "__ror__", "__xor__", "__rxor__", "__lshift__", "__rshift__", "__enter__"):
+    setattr(_Probe, _name, _Probe._refuse)
+
+
+@dataclass(frozen=True)
+class DerivePlan:
+    """How to turn a replica row's canonical parts into the query table's canonical parts."""
+
+    query: QueryTable
+    source: TableSpec
+    target: TableSpec
+    decoded: tuple[tuple[int, Kind], ...]
+    """Source columns derive computes with: (position, kind), decoded before each call."""
+
+    def derive(self, parts: Parts) -> Parts:
+        row: dict[str, object] = dict(zip(self.source.columns, parts))
+        names = self.source.columns
+        for position, kind in self.decoded:
+            row[names[position]] = DECODERS[kind](parts[position])
+        out = self.query.derive(row)
+        return tuple([v if type(v) is bytes else canonical_value(v)
+                      for v in map(out.__getitem__, self.target.columns)])
+
+
+def plan(query: QueryTable, source: TableSpec, target: TableSpec) -> DerivePlan:
+    """Probe ``query.derive`` for the source columns it computes with."""
+    decoded: set[str] = set()
+    while True:  # each round decodes at least one more column, so it ends
+        used: set[str] = set()
+        row = {c: (SAMPLES[k] if c in decoded else _Probe(c, used))
+               for c, k in zip(source.columns, source.kinds)}
+        try:
+            out = query.derive(row)
+        except Exception as exc:  # noqa: BLE001 - derive is user code; any failure is a finding
+            if not used:
+                raise ConfigError(f"the derivation of query table {query.name} fails on a sample "
+                                  f"{source.name} row: {type(exc).__name__}: {exc}") from exc
+            decoded |= used
+            continue
+        if not used:
+            break
+        decoded |= used  # a use derive caught itself: decode that column too
+    missing = [c for c in target.columns if c not in out]
+    if missing:
+        raise ConfigError(f"the derivation of query table {query.name} yields no "
+                          f"{', '.join(missing)}; fix binance_cdc/sink/query_tables.py")
+    return DerivePlan(query, source, target,
+                      tuple((source.columns.index(c), source.kind(c)) for c in source.columns
+                            if c in decoded))

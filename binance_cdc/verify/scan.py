@@ -1,0 +1,162 @@
+"""Read a Cassandra table by token ranges, several ranges at once, one page at a time.
+
+Worker threads each take a token range, fetch it page by page (the driver's
+paging state) and hand the pages over through a small queue: the caller hashes
+one page while the next ones are being read, and at most ``2 x concurrency``
+pages are held at any moment whatever the table's size. A page that times out
+is asked for again from the same paging state, so one slow moment does not
+fail a long scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from binance_cdc.errors import SinkError
+from binance_cdc.verify.canonical import cql_selector, quote
+from binance_cdc.verify.spec import TableSpec
+
+log = logging.getLogger(__name__)
+
+MIN_TOKEN = -(2**63)
+MAX_TOKEN = 2**63 - 1
+QUERY_TIMEOUT_S = 60.0
+RETRIES = 4
+_DONE = object()
+
+
+def token_ranges(splits: int) -> list[tuple[int, int]]:
+    """(exclusive start, inclusive end] pairs covering the whole Murmur3 ring."""
+    width = (MAX_TOKEN - MIN_TOKEN) // splits
+    bounds = [MIN_TOKEN + i * width for i in range(splits)] + [MAX_TOKEN]
+    return list(zip(bounds, bounds[1:]))
+
+
+def splits_for(estimated_rows: int, concurrency: int) -> int:
+    """Enough ranges to keep every worker busy, each a few pages long."""
+    return max(concurrency * 4, min(4096, estimated_rows // 50_000))
+
+
+def select_cql(spec: TableSpec, keyspace: str, *, by_partition: bool) -> str:
+    columns = ", ".join(cql_selector(c, k) for c, k in zip(spec.columns, spec.kinds))
+    table = f"{quote(keyspace)}.{quote(spec.name)}"
+    if by_partition:
+        where = " AND ".join(f"{quote(c)} = ?" for c in spec.partition_key)
+    else:
+        token = f"token({', '.join(quote(c) for c in spec.partition_key)})"
+        where = f"{token} > ? AND {token} <= ?"
+    return f"SELECT {columns} FROM {table} WHERE {where}"
+
+
+class TableScan:
+    """Every row of one Cassandra table as tuples of canonical-ish bytes (see canonical.py).
+
+    ``partitions`` restricts the scan to those partition keys (e.g. some symbols
+    of a table partitioned by symbol); otherwise the whole ring is read.
+    """
+
+    def __init__(self, session: object, keyspace: str, spec: TableSpec, *, concurrency: int,
+                 page_size: int, splits: int,
+                 partitions: Sequence[tuple[object, ...]] | None = None) -> None:
+        self.session = session
+        self.keyspace = keyspace
+        self.spec = spec
+        self.concurrency = max(1, concurrency)
+        self.page_size = page_size
+        self.work: list[tuple[object, ...]] = (list(partitions) if partitions is not None
+                                                else list(token_ranges(splits)))
+        self.cql = select_cql(spec, keyspace, by_partition=partitions is not None)
+
+    def pages(self) -> Iterator[list[tuple[bytes | None, ...]]]:
+        from cassandra.cluster import EXEC_PROFILE_DEFAULT
+        from cassandra.query import tuple_factory
+
+        session = self.session
+        try:
+            statement = session.prepare(self.cql)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+            raise _sink_error(self.keyspace, self.spec.name, exc) from exc
+        statement.fetch_size = self.page_size
+        profile = session.execution_profile_clone_update(  # type: ignore[attr-defined]
+            EXEC_PROFILE_DEFAULT, row_factory=tuple_factory, request_timeout=QUERY_TIMEOUT_S)
+        work: queue.SimpleQueue[tuple[object, ...]] = queue.SimpleQueue()
+        for item in self.work:
+            work.put(item)
+        pages: queue.Queue[object] = queue.Queue(maxsize=self.concurrency * 2)
+        stop = threading.Event()
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    pages.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def worker() -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        params = work.get_nowait()
+                    except queue.Empty:
+                        break
+                    state = None
+                    while True:
+                        result = self._page(statement, params, state, profile)
+                        if not put(result.current_rows):
+                            return
+                        state = result.paging_state
+                        if state is None:
+                            break
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                put(exc)
+            finally:
+                put(_DONE)
+
+        threads = [threading.Thread(target=worker, name=f"verify-scan-{i}", daemon=True)
+                   for i in range(min(self.concurrency, len(self.work)) or 1)]
+        for thread in threads:
+            thread.start()
+        finished = 0
+        try:
+            while finished < len(threads):
+                item = pages.get()
+                if item is _DONE:
+                    finished += 1
+                elif isinstance(item, BaseException):
+                    if isinstance(item, SinkError):
+                        raise item
+                    raise _sink_error(self.keyspace, self.spec.name, item) from item
+                else:
+                    yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=QUERY_TIMEOUT_S)
+
+    def _page(self, statement: object, params: tuple[object, ...], state: bytes | None,
+              profile: object):  # noqa: ANN202
+        from cassandra import OperationTimedOut, ReadFailure, ReadTimeout, Unavailable
+
+        for attempt in range(RETRIES + 1):
+            try:
+                return self.session.execute(  # type: ignore[attr-defined]
+                    statement, params, paging_state=state, execution_profile=profile)
+            except (OperationTimedOut, ReadTimeout, ReadFailure, Unavailable) as exc:
+                if attempt == RETRIES:
+                    raise
+                delay = 2.0 ** attempt
+                log.warning("%s.%s: a page timed out (%s); asking again in %.0fs",
+                            self.keyspace, self.spec.name, type(exc).__name__, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _sink_error(keyspace: str, table: str, exc: BaseException) -> SinkError:
+    return SinkError(f"cannot read {keyspace}.{table} from Cassandra: "
+                     f"{type(exc).__name__}: {exc}".strip(), retryable=True)
