@@ -23,7 +23,7 @@ from binance_cdc.verify.result import Difference, RowDifference
 from binance_cdc.verify.spec import TableSpec
 from binance_cdc.verify.sums import Parts
 
-SAMPLES = 5
+SAMPLES = 10
 HELD_SAMPLES = 20
 UNREPRESENTABLE = ("holds a value Cassandra cannot store (NaN, Infinity or an infinite "
                    "timestamp) and is not in dead_letters")

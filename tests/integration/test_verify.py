@@ -177,6 +177,46 @@ def test_cli_exit_status_and_json(settings: Settings, sides: Sides, unique_name:
     assert main(["verify", "latest_prices", "--symbol", unique_name]) == 1
 
 
+def test_cli_until_equal_waits_for_the_replica_as_a_user_runs_it(
+        settings: Settings, sides: Sides, unique_name: str) -> None:
+    import subprocess
+    import sys
+    import threading
+
+    from binance_cdc.settings import PROJECT_ROOT
+
+    row = sample_row(LATEST_PRICES, unique_name)
+    sides.postgres(LATEST_PRICES, [row])
+    late = threading.Timer(4.0, sides.cassandra, (LATEST_PRICES, [row]))
+    late.start()
+    try:
+        done = subprocess.run([sys.executable, "-m", "binance_cdc", "verify", "latest_prices",
+                               "--symbol", unique_name, "--until-equal", "--timeout", "60"],
+                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        late.join()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all tables match" in done.stdout and "attempt(s)" in done.stdout
+    assert " 1 attempt(s)" not in done.stdout
+
+
+def test_cli_cannot_verify_when_cassandra_is_unreachable(settings: Settings) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from binance_cdc.settings import PROJECT_ROOT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = subprocess.run([sys.executable, "-m", "binance_cdc", "verify"], cwd=PROJECT_ROOT,
+                          env={"PATH": "/usr/bin:/bin", "CASSANDRA_PORT": str(port)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot reach Cassandra at 127.0.0.1:{port}" in done.stderr
+
+
 def test_cli_unknown_table_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "no_such_table"]) == 2
     err = capsys.readouterr().err.strip()
