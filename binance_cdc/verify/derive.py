@@ -13,8 +13,10 @@ values; every other column is handed over as its canonical text, which
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from binance_cdc.errors import ConfigError
@@ -23,11 +25,15 @@ from binance_cdc.verify.canonical import DECODERS, Kind, canonical_value
 from binance_cdc.verify.spec import TableSpec
 from binance_cdc.verify.sums import Parts
 
-SAMPLES: dict[Kind, object] = {
-    "text": "X", "decimal": Decimal("1.5"), "bigint": 1, "int": 1, "boolean": True,
-    "timestamp": dt.datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=dt.timezone.utc),
-    "date": dt.date(2024, 5, 1),
-}
+def _sample(kind: Kind, position: int) -> object:
+    """A plausible value, a distinct object per column (so a copy is known by identity)."""
+    return {
+        "text": lambda: f"X{position}", "decimal": lambda: Decimal(f"1.5{position}"),
+        "bigint": lambda: int(f"100000{position}"), "int": lambda: int(f"100000{position}"),
+        "boolean": lambda: True,
+        "timestamp": lambda: dt.datetime(2024, 5, 1, 12, 0, position, 123000, tzinfo=dt.timezone.utc),
+        "date": lambda: dt.date(2024, 5, 1 + position % 28),
+    }[kind]()
 
 
 class _Used(Exception):
@@ -64,22 +70,45 @@ for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__has
 
 @dataclass(frozen=True)
 class DerivePlan:
-    """How to turn a replica row's canonical parts into the query table's canonical parts."""
+    """How to turn a replica row's canonical parts into the query table's canonical parts.
+
+    The probe also shows which query-table columns are plain copies of a source column
+    (taken from the source's canonical text, no conversion) and which ``derive``
+    computes (converted from its result). ``derive`` is thus trusted to copy the same
+    columns for every row, as a declarative mapping does; if one did not, the rows
+    would show up as different, never hide a difference.
+    """
 
     query: QueryTable
     source: TableSpec
     target: TableSpec
     decoded: tuple[tuple[int, Kind], ...]
     """Source columns derive computes with: (position, kind), decoded before each call."""
+    copied: tuple[int | None, ...]
+    """Per target column, the source position it copies, or None if derive computes it."""
 
     def derive(self, parts: Parts) -> Parts:
-        row: dict[str, object] = dict(zip(self.source.columns, parts))
-        names = self.source.columns
-        for position, kind in self.decoded:
-            row[names[position]] = DECODERS[kind](parts[position])
-        out = self.query.derive(row)
-        return tuple([v if type(v) is bytes else canonical_value(v)
-                      for v in map(out.__getitem__, self.target.columns)])
+        return self.derive_all([parts])[0]
+
+    def derive_all(self, rows: Iterable[Parts]) -> list[Parts]:
+        """The query-table rows of a page of source rows, as canonical parts."""
+        names, derive = self.source.columns, self.query.derive
+        decoders = [(position, names[position], DECODERS[kind]) for position, kind in self.decoded]
+        computed = [(i, self.target.columns[i]) for i, c in enumerate(self.copied) if c is None]
+        copied = [c if c is not None else 0 for c in self.copied]
+        pick = (itemgetter(*copied) if len(copied) > 1
+                else (lambda parts: (parts[copied[0]],)))
+        out: list[Parts] = []
+        for parts in rows:
+            row = dict(zip(names, parts))
+            for position, name, decoder in decoders:
+                row[name] = decoder(parts[position])
+            result = derive(row)
+            values = list(pick(parts))
+            for i, name in computed:
+                values[i] = canonical_value(result[name])
+            out.append(tuple(values))
+        return out
 
 
 def plan(query: QueryTable, source: TableSpec, target: TableSpec) -> DerivePlan:
@@ -87,8 +116,8 @@ def plan(query: QueryTable, source: TableSpec, target: TableSpec) -> DerivePlan:
     decoded: set[str] = set()
     while True:  # each round decodes at least one more column, so it ends
         used: set[str] = set()
-        row = {c: (SAMPLES[k] if c in decoded else _Probe(c, used))
-               for c, k in zip(source.columns, source.kinds)}
+        row = {c: (_sample(k, i) if c in decoded else _Probe(c, used))
+               for i, (c, k) in enumerate(zip(source.columns, source.kinds))}
         try:
             out = query.derive(row)
         except Exception as exc:  # noqa: BLE001 - derive is user code; any failure is a finding
@@ -106,4 +135,17 @@ def plan(query: QueryTable, source: TableSpec, target: TableSpec) -> DerivePlan:
                           f"{', '.join(missing)}; fix binance_cdc/sink/query_tables.py")
     return DerivePlan(query, source, target,
                       tuple((source.columns.index(c), source.kind(c)) for c in source.columns
-                            if c in decoded))
+                            if c in decoded),
+                      tuple(_copied_from(out[c], row, source, target.kind(c))
+                            for c in target.columns))
+
+
+def _copied_from(value: object, row: dict[str, object], source: TableSpec,
+                 kind: Kind) -> int | None:
+    """The source position ``value`` is an unchanged copy of (same kind), or None."""
+    if isinstance(value, bool):  # True is every boolean's sample: no telling whose it is
+        return None
+    for position, (column, source_kind) in enumerate(zip(source.columns, source.kinds)):
+        if row[column] is value and source_kind == kind:
+            return position
+    return None

@@ -49,16 +49,16 @@ class Spill:
     """Rows of chosen buckets, kept on disk in one file per group."""
 
     def __init__(self, directory: Path, name: str, groups: list[list[int]],
-                 bucket: Callable[[Sequence[bytes]], int]) -> None:
+                 buckets_of: Callable[[Sequence[Parts]], list[int]]) -> None:
         self.paths = [directory / f"{name}-{g}.rows" for g in range(len(groups))]
         self.group_of = {b: g for g, members in enumerate(groups) for b in members}
-        self.bucket = bucket
+        self.buckets_of = buckets_of
         self._files: dict[int, BinaryIO] = {}
 
-    def add_all(self, rows: Iterable[Parts]) -> None:
-        group_of, bucket, files = self.group_of, self.bucket, self._files
-        for parts in rows:
-            group = group_of.get(bucket(parts))
+    def add_all(self, rows: Sequence[Parts]) -> None:
+        group_of, files = self.group_of, self._files
+        for parts, bucket in zip(rows, self.buckets_of(rows)):
+            group = group_of.get(bucket)
             if group is not None:
                 out = files.get(group)
                 if out is None:

@@ -190,7 +190,7 @@ class _Run:
                 for i, check in enumerate(checks):
                     t = time.perf_counter()
                     check.expected.add_all(  # type: ignore[union-attr]
-                        check.bucket, map(check.derive.derive, parts))  # type: ignore[union-attr]
+                        check.bucket, check.derive.derive_all(parts))  # type: ignore[union-attr]
                     derive_s[i] += time.perf_counter() - t
             if main and pg_sums:
                 main.expected = pg_sums.result()
@@ -222,7 +222,7 @@ class _Run:
                     if main in drilled:
                         main.spills[1].add_all(parts)  # type: ignore[union-attr]
                     for check in derived:
-                        check.spills[0].add_all(map(check.derive.derive, parts))  # type: ignore[union-attr]
+                        check.spills[0].add_all(check.derive.derive_all(parts))  # type: ignore[union-attr]
             source_s = time.monotonic() - started
             for check in drilled:
                 began = time.monotonic()

@@ -68,3 +68,21 @@ def test_a_derive_that_lacks_a_column_is_a_config_error() -> None:
     target = TableSpec("short", ("symbol", "nope"), ("text", "text"), ("symbol",), ("symbol",))
     with pytest.raises(ConfigError, match="yields no nope"):
         plan(query, SOURCE, target)
+
+
+def test_trades_by_day_copies_every_column_but_trade_date() -> None:
+    derive_plan = plan(TRADES_BY_DAY, SOURCE, BY_DAY)
+    copied = {target: None if source is None else SOURCE.columns[source]
+              for target, source in zip(BY_DAY.columns, derive_plan.copied)}
+    assert copied == {"symbol": "symbol", "trade_date": None, "trade_time": "trade_time",
+                      "trade_id": "trade_id", "price": "price", "qty": "qty",
+                      "quote_qty": "quote_qty", "is_buyer_maker": "is_buyer_maker"}
+
+
+def test_a_computed_boolean_is_never_mistaken_for_a_copy() -> None:
+    query = QueryTable("flags", "recent_trades", ("symbol", "taker_sold"), ("symbol",),
+                       lambda t: {"symbol": t["symbol"], "taker_sold": not t["is_buyer_maker"]})
+    target = TableSpec("flags", query.columns, ("text", "boolean"), query.key, ("symbol",))
+    derive_plan = plan(query, SOURCE, target)
+    assert derive_plan.copied == (0, None)
+    assert derive_plan.derive(canonical(TRADE, SOURCE.columns)) == (b"BTCUSDT", b"false")

@@ -23,7 +23,7 @@ def test_plan_groups_respects_the_budget_and_keeps_oversized_buckets_alone() -> 
 
 
 def test_spill_keeps_only_chosen_buckets_by_group(tmp_path: Path) -> None:
-    spill = Spill(tmp_path, "t", [[1], [2, 3]], lambda parts: int(parts[1]) % 5)
+    spill = Spill(tmp_path, "t", [[1], [2, 3]], lambda rows: [int(p[1]) % 5 for p in rows])
     spill.add_all([trade(n) for n in range(20)])
     spill.close()
     assert [int(p[1]) for p in spill.rows(0)] == [1, 6, 11, 16]
