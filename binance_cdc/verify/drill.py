@@ -1,12 +1,12 @@
-"""Row by row, within the buckets that differ, with bounded memory.
+"""Row by row, within the buckets that differ: the comparison, and spill files for rescans.
 
-The Cassandra rows of the differing buckets are written to temporary files, one
-per group of buckets small enough to hold in memory (group sizes are known from
-the bucket counts). Each group is then loaded as key -> row and the expected
-rows of the same buckets (Postgres, or rows derived for a query table) are
-streamed past it: a key not found is missing, a row not equal is different,
-whatever is left is extra. Rows are compared by their canonical values, not
-by hash, so what is reported is exact.
+:class:`Comparison` takes Cassandra's rows of some buckets into memory (key ->
+row) and streams the expected rows of the same buckets past them: a key not
+found is missing, a row not equal is different, whatever is left is extra.
+Rows are compared by their canonical values, not by hash, so what is reported
+is exact. :class:`Spill` keeps rows found by a rescan on disk, one file per
+group of buckets small enough to hold in memory (group sizes are known from
+the bucket counts).
 """
 
 from __future__ import annotations

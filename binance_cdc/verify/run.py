@@ -8,12 +8,14 @@ For each replicated table, in one pass:
    and hashed into the same buckets (sums.py); each row read is also turned
    into the rows its query tables must hold (derive.py) and hashed into their
    buckets; then each query table is read and hashed the same way.
-3. Only buckets whose checksums differ are read again, row by row (drill.py),
-   which names every missing, extra and different row, and explains Postgres
-   rows Cassandra cannot store by the dead letters that hold them.
+3. Only buckets whose checksums differ are looked at again, row by row: their
+   expected rows by key and Cassandra's unexpected ones by partition token
+   (pinpoint.py), a scan only when that cannot work (drill.py). Every
+   missing, extra and different row is named; Postgres rows Cassandra cannot
+   store are explained by the dead letters that hold them.
 
-Memory is the bucket checksums, a few pages in flight and at most
-VERIFY_MEMORY_ROWS rows of differing buckets: it does not grow with the table.
+Memory is the bucket checksums, a few pages in flight and a bounded number of
+rows of differing buckets (VERIFY_MEMORY_ROWS): it does not grow with the table.
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
 
 from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.errors import BinanceCdcError, ConfigError
@@ -32,14 +32,16 @@ from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.sink.query_tables import QUERY_TABLES, QueryTable
 from binance_cdc.verify import postgres
+from binance_cdc.verify.check import Check
 from binance_cdc.verify.dead_letters import DeadLetter, DeadLetters
-from binance_cdc.verify.derive import DerivePlan, plan
-from binance_cdc.verify.drill import Comparison, Spill, plan_groups, spill_directory
+from binance_cdc.verify.derive import plan
+from binance_cdc.verify.pinpoint import MAX_KEY_READS, pinpoint
 from binance_cdc.verify.progress import LogProgress, Progress, ProgressFn
+from binance_cdc.verify.rescan import rescan
 from binance_cdc.verify.result import TableDiff, VerifyResult
-from binance_cdc.verify.scan import TableScan, splits_for
+from binance_cdc.verify.scan import KeyedReads, TableScan, splits_for
 from binance_cdc.verify.spec import Bucketing, TableSpec, bucket_count, check_cassandra_table
-from binance_cdc.verify.sums import BucketSums, Parts, bucket_function, canonical_rows
+from binance_cdc.verify.sums import BucketSums, Parts, canonical_rows
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +72,12 @@ def verify(settings: Settings, tables: Sequence[str] | None = None, *,
     names = table_names(tables)
     diffs: dict[str, TableDiff] = {}
     with cassandra_session(settings.cassandra, timeout_s=10.0) as session:
-        run = _Run(settings, session, symbols, progress or LogProgress())
+        run = Run(settings, session, symbols, progress or LogProgress())
         for dataset in DATASETS.values():
             queries = [q for q in QUERY_TABLES if q.source == dataset.name and q.name in names]
             if dataset.name in names or queries:
-                diffs.update(run.source(dataset, dataset.name in names, queries))
+                found = run.source(dataset, queries)
+                diffs.update({name: diff for name, diff in found.items() if name in names})
     for diff in diffs.values():
         _log(diff)
     return VerifyResult(tuple(diffs[n] for n in names), elapsed_s=time.monotonic() - started,
@@ -91,42 +94,9 @@ def _log(diff: TableDiff) -> None:
              diff.seconds, diff.rows_per_s)
 
 
-@dataclass(eq=False)
-class _Check:
-    """One table being verified: its spec, buckets, both sides' sums and time spent."""
+class Run:
+    """One verify run: the connections, the symbol filter and what it has read so far."""
 
-    spec: TableSpec
-    bucketing: Bucketing
-    query: QueryTable | None = None
-    derive: DerivePlan | None = None
-    expected: BucketSums | None = None
-    actual: BucketSums | None = None
-    seconds: float = 0.0
-    differing: list[int] = field(default_factory=list)
-    groups: list[list[int]] = field(default_factory=list)
-    spills: tuple[Spill, Spill] | None = None
-    """(expected, actual) rows of differing buckets; the expected side of a replica table
-    is read from Postgres instead."""
-    comparison: Comparison | None = None
-
-    def __post_init__(self) -> None:
-        self.bucket = bucket_function(self.bucketing)
-
-    def diff(self, source: str | None = None) -> TableDiff:
-        comparison = self.comparison
-        counts = comparison.counts if comparison else {}
-        return TableDiff(
-            table=self.spec.name, postgres_rows=self.expected.total if self.expected else 0,
-            cassandra_rows=self.actual.total if self.actual else 0,
-            missing=counts.get("missing", 0), extra=counts.get("extra", 0),
-            different=counts.get("different", 0), held=counts.get("held", 0),
-            kind="query" if self.query else "replica", source=source,
-            samples=tuple(comparison.samples) if comparison else (),
-            buckets=self.bucketing.count, differing_buckets=len(self.differing),
-            seconds=self.seconds)
-
-
-class _Run:
     def __init__(self, settings: Settings, session: object, symbols: Sequence[str] | None,
                  progress: ProgressFn) -> None:
         self.settings = settings
@@ -137,125 +107,125 @@ class _Run:
         self.progress = progress
         self._dead_letters: DeadLetters | None = None
 
-    # --- one source table and its query tables ------------------------------------------
-
-    def source(self, dataset: Dataset, replica: bool,
-               queries: list[QueryTable]) -> dict[str, TableDiff]:
+    def source(self, dataset: Dataset, queries: list[QueryTable]) -> dict[str, TableDiff]:
+        """The replica table of ``dataset`` and its ``queries``, checked in one pass."""
         spec = TableSpec.of_dataset(dataset)
-        wanted = ([dataset.name] if replica else []) + [q.name for q in queries]
+        names = [dataset.name, *(q.name for q in queries)]
         try:
             estimate = postgres.estimate_rows(self.pg, dataset.name)
             check_cassandra_table(self.session, self.keyspace, spec)
         except BinanceCdcError as exc:
-            return {name: _failed(name, exc) for name in wanted}
-        main = _Check(spec, Bucketing(spec, bucket_count(estimate))) if replica else None
-        checks: list[_Check] = []
+            return {name: _failed(name, exc) for name in names}
+        # The replica is checked even when only its query tables were asked for: its
+        # checksums tell which of its rows the query tables' expected rows can come from.
+        main = Check(spec, Bucketing(spec, bucket_count(estimate)))
+        main.comparison.dead_letter = lambda key: self._dead_letter(spec, key)
+        checks: list[Check] = []
         failed: dict[str, TableDiff] = {}
         for query in queries:
             try:
                 target = TableSpec.of_cassandra(self.session, self.keyspace, query.name,
                                                 query.columns, query.key)
-                checks.append(_Check(target, Bucketing(target, bucket_count(estimate)), query,
-                                     plan(query, spec, target)))
+                checks.append(Check(target, Bucketing(target, bucket_count(estimate)), query,
+                                    plan(query, spec, target)))
             except BinanceCdcError as exc:
                 failed[query.name] = _failed(query.name, exc)
+        splits = splits_for(estimate, self.settings.verify.concurrency)
         try:
-            self._checksums(spec, estimate, main, checks)
-            if (main and main.differing) or any(c.differing for c in checks):
-                self._drill(spec, estimate, main, checks)
+            self._checksums(main, checks, splits, estimate)
+            if main.differing or any(c.differing for c in checks):
+                self._resolve(main, checks)
+                if main.rescan or any(c.rescan for c in checks):
+                    rescan(self, main, checks, splits, estimate)
         except BinanceCdcError as exc:
-            return {**{name: _failed(name, exc) for name in wanted}, **failed}
-        diffs = dict(failed)
-        if main:
-            diffs[dataset.name] = main.diff()
-        for check in checks:
-            diffs[check.spec.name] = check.diff(dataset.name)
-        return diffs
+            return {**{name: _failed(name, exc) for name in names}, **failed}
+        return {dataset.name: main.diff(), **failed,
+                **{c.spec.name: c.diff(dataset.name) for c in checks}}
 
-    def _checksums(self, spec: TableSpec, estimate: int, main: _Check | None,
-                   checks: list[_Check]) -> None:
+    def _checksums(self, main: Check, checks: list[Check], splits: int, estimate: int) -> None:
         started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            pg_sums = (pool.submit(postgres.bucket_sums, self.pg, spec, main.bucketing,
-                                   self.symbols) if main else None)
-            if main:
-                main.actual = BucketSums(main.bucketing.count)
+            pg_sums = pool.submit(postgres.bucket_sums, self.pg, main.spec, main.bucketing,
+                                  self.symbols)
+            main.actual = BucketSums(main.bucketing.count)
             for check in checks:
                 check.expected = BucketSums(check.bucketing.count)
             derive_s = [0.0] * len(checks)
-            for parts in self._rows(spec, estimate, "postgres vs cassandra" if main else
-                                    "deriving query tables"):
-                if main:
-                    main.actual.add_all(main.bucket, parts)  # type: ignore[union-attr]
+            for parts, tokens in self.rows(main.spec, splits, estimate, "postgres vs cassandra"):
+                main.actual.add_all(main.bucket(parts), parts, tokens)
                 for i, check in enumerate(checks):
-                    t = time.perf_counter()
-                    check.expected.add_all(  # type: ignore[union-attr]
-                        check.bucket, check.derive.derive_all(parts))  # type: ignore[union-attr]
-                    derive_s[i] += time.perf_counter() - t
-            if main and pg_sums:
-                main.expected = pg_sums.result()
-                main.seconds = time.monotonic() - started - sum(derive_s)
-                main.differing = main.expected.differing(main.actual)
+                    began = time.perf_counter()
+                    derived = check.derive.derive_all(parts)  # type: ignore[union-attr]
+                    check.expected.add_all(check.bucket(derived), derived)
+                    derive_s[i] += time.perf_counter() - began
+            main.expected = pg_sums.result()
+        main.seconds = time.monotonic() - started - sum(derive_s)
+        main.compare_sums()
         for check, seconds in zip(checks, derive_s):
             began = time.monotonic()
             check.actual = BucketSums(check.bucketing.count)
-            for parts in self._rows(check.spec, estimate, f"derived from {spec.name}"):
-                check.actual.add_all(check.bucket, parts)
+            for parts, tokens in self.rows(check.spec, splits, estimate,
+                                           f"derived from {main.spec.name}"):
+                check.actual.add_all(check.bucket(parts), parts, tokens)
             check.seconds = seconds + time.monotonic() - began
-            check.differing = check.expected.differing(check.actual)  # type: ignore[union-attr]
+            check.compare_sums()
 
-    def _drill(self, spec: TableSpec, estimate: int, main: _Check | None,
-               checks: list[_Check]) -> None:
-        """Read the rows of differing buckets again and compare them one by one."""
-        budget = self.settings.verify.memory_rows
-        drilled = [c for c in ([main] if main else []) + checks if c.differing]
-        with spill_directory() as directory:
-            for check in drilled:
-                check.groups = plan_groups(check.differing, check.actual.rows, budget)  # type: ignore[union-attr]
-                check.spills = tuple(Spill(Path(directory), f"{check.spec.name}-{side}",  # type: ignore[assignment]
-                                           check.groups, check.bucket)
-                                     for side in ("expected", "actual"))
-            started = time.monotonic()
-            derived = [c for c in checks if c.differing]
-            if main in drilled or derived:
-                for parts in self._rows(spec, estimate, "differing buckets"):
-                    if main in drilled:
-                        main.spills[1].add_all(parts)  # type: ignore[union-attr]
-                    for check in derived:
-                        check.spills[0].add_all(check.derive.derive_all(parts))  # type: ignore[union-attr]
-            source_s = time.monotonic() - started
-            for check in drilled:
-                began = time.monotonic()
-                if check is not main:
-                    for parts in self._rows(check.spec, estimate, "differing buckets"):
-                        check.spills[1].add_all(parts)  # type: ignore[index]
-                for spill in check.spills:  # type: ignore[union-attr]
-                    spill.close()
-                check.comparison = self._compare(check)
-                check.seconds += source_s / len(drilled) + time.monotonic() - began
+    def _resolve(self, main: Check, checks: list[Check]) -> None:
+        """Compare the differing buckets row by row, finding Cassandra's rows by key and token."""
+        began = time.monotonic()
+        replica = {}  # source bucket -> Cassandra's rows, for the differing source buckets
+        if sum(main.expected.rows[b] for b in main.differing) > MAX_KEY_READS:  # type: ignore[union-attr]
+            main.rescan = list(main.differing)
+        elif main.differing:
+            expected = list(postgres.rows_in_buckets(self.pg, main.spec, main.bucketing,
+                                                     main.differing, self.symbols))
+            found = pinpoint(KeyedReads(self.session, self.keyspace, main.spec), main.spec,
+                             main.bucket, main.actual, main.differing, expected,  # type: ignore[arg-type]
+                             keep=self._keep(main.spec))
+            main.rescan = found.unresolved
+            _compare(main, expected, found.rows, found.resolved)
+            for parts, bucket in zip(found.rows, main.bucket(found.rows)):
+                replica.setdefault(bucket, []).append(parts)
+        main.seconds += time.monotonic() - began
+        for check in checks:
+            began = time.monotonic()
+            self._resolve_query(main, check, replica)
+            check.seconds += time.monotonic() - began
 
-    def _compare(self, check: _Check) -> Comparison:
-        expected, actual = check.spills  # type: ignore[misc]
-        if check.query:
-            comparison = Comparison(check.spec)
-            for group in range(len(check.groups)):
-                comparison.group(expected.rows(group), actual.rows(group))
-            return comparison
-        comparison = Comparison(check.spec, lambda key: self._dead_letter(check.spec, key))
-        for group, members in enumerate(check.groups):
-            comparison.group(postgres.rows_in_buckets(self.pg, check.spec, check.bucketing,
-                                                      members, self.symbols),
-                             actual.rows(group))
-        return comparison
+    def _resolve_query(self, main: Check, check: Check, replica: dict[int, list[Parts]]) -> None:
+        if not check.differing:
+            return
+        if (not check.aligned_with(main) or set(check.differing) & set(main.rescan)
+                or sum(check.expected.rows[b] for b in check.differing) > MAX_KEY_READS):  # type: ignore[union-attr]
+            check.rescan = list(check.differing)
+            return
+        # The same buckets of the replica hold the source rows: Postgres' where the replica
+        # matched them, the ones just read where it did not.
+        matching = [b for b in check.differing if b not in set(main.differing)]
+        source = list(postgres.rows_in_buckets(self.pg, main.spec, main.bucketing, matching,
+                                               self.symbols)) if matching else []
+        source += [p for b in check.differing for p in replica.get(b, ())]
+        expected = check.derive.derive_all(source)  # type: ignore[union-attr]
+        found = pinpoint(KeyedReads(self.session, self.keyspace, check.spec), check.spec,
+                         check.bucket, check.actual, check.differing, expected,  # type: ignore[arg-type]
+                         keep=self._keep(check.spec))
+        check.rescan = found.unresolved
+        _compare(check, expected, found.rows, found.resolved)
 
-    # --- reading ------------------------------------------------------------------------
+    def _keep(self, spec: TableSpec) -> Callable[[Parts], bool] | None:
+        """Whether a row is of the chosen symbols (None: every row is)."""
+        if self.symbols is None:
+            return None
+        at, wanted = spec.columns.index("symbol"), {s.encode() for s in self.symbols}
+        return lambda parts: parts[at] in wanted
 
-    def _rows(self, spec: TableSpec, estimate: int, step: str) -> Iterator[list[Parts]]:
-        """Pages of canonical rows of a Cassandra table (only the chosen symbols')."""
+    def rows(self, spec: TableSpec, splits: int, estimate: int,
+             step: str) -> Iterator[tuple[list[Parts], list[int]]]:
+        """Pages of (canonical rows, tokens) of a Cassandra table (only the chosen symbols')."""
         config = self.settings.verify
         by_partition = self.symbols is not None and spec.partition_key == ("symbol",)
         scan = TableScan(self.session, self.keyspace, spec, concurrency=config.concurrency,
-                         page_size=config.page_size, splits=splits_for(estimate, config.concurrency),
+                         page_size=config.page_size, splits=splits,
                          partitions=[(s,) for s in self.symbols] if by_partition else None)
         wanted = (None if self.symbols is None or by_partition
                   else {s.encode() for s in self.symbols})
@@ -272,6 +242,11 @@ class _Run:
         self.progress(Progress(spec.name, step, rows, expected, time.monotonic() - started,
                                done=True))
 
+    def expected_rows(self, check: Check, buckets: list[int]) -> Iterator[Parts]:
+        """Postgres' rows of a replica table in ``buckets``."""
+        return postgres.rows_in_buckets(self.pg, check.spec, check.bucketing, buckets,
+                                        self.symbols)
+
     def _dead_letter(self, spec: TableSpec, key: tuple[bytes, ...]) -> DeadLetter | None:
         if self._dead_letters is None:
             prefix = f"{self.settings.kafka.topic_prefix}.{self.pg.schema_name}."
@@ -279,6 +254,12 @@ class _Run:
                 self.session, self.keyspace,
                 {prefix + d.name: TableSpec.of_dataset(d) for d in DATASETS.values()})
         return self._dead_letters.find(spec.name, key)
+
+
+def _compare(check: Check, expected: list[Parts], found: list[Parts], resolved: set[int]) -> None:
+    """Compare the rows of the resolved buckets (the others are left to a rescan)."""
+    check.comparison.group(
+        [p for p, b in zip(expected, check.bucket(expected)) if b in resolved], found)
 
 
 def _failed(table: str, exc: BaseException) -> TableDiff:

@@ -6,6 +6,10 @@ one page while the next ones are being read, and at most ``2 x concurrency``
 pages are held at any moment whatever the table's size. A page that times out
 is asked for again from the same paging state, so one slow moment does not
 fail a long scan.
+
+Every row comes with its partition's token as a last column: it is how verify
+finds a row it did not expect again, without a second scan (pinpoint.py).
+:class:`KeyedReads` reads rows by primary key and partitions by token.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from typing import Literal
 
 from binance_cdc.errors import SinkError
-from binance_cdc.verify.canonical import cql_selector, quote
+from binance_cdc.verify.canonical import cql_selector, decode, quote
 from binance_cdc.verify.spec import TableSpec
 
 log = logging.getLogger(__name__)
@@ -41,15 +46,20 @@ def splits_for(estimated_rows: int, concurrency: int) -> int:
     return max(concurrency * 4, min(4096, estimated_rows // 50_000))
 
 
-def select_cql(spec: TableSpec, keyspace: str, *, by_partition: bool) -> str:
+def select_cql(spec: TableSpec, keyspace: str, *,
+               by: Literal["range", "partition", "key", "token"] = "range") -> str:
+    """SELECT of the canonical selectors and the token, by token range, partition key,
+    primary key or token."""
+    token = f"token({', '.join(quote(c) for c in spec.partition_key)})"
     columns = ", ".join(cql_selector(c, k) for c, k in zip(spec.columns, spec.kinds))
     table = f"{quote(keyspace)}.{quote(spec.name)}"
-    if by_partition:
-        where = " AND ".join(f"{quote(c)} = ?" for c in spec.partition_key)
-    else:
-        token = f"token({', '.join(quote(c) for c in spec.partition_key)})"
-        where = f"{token} > ? AND {token} <= ?"
-    return f"SELECT {columns} FROM {table} WHERE {where}"
+    where = {
+        "range": f"{token} > ? AND {token} <= ?",
+        "partition": " AND ".join(f"{quote(c)} = ?" for c in spec.partition_key),
+        "key": " AND ".join(f"{quote(c)} = ?" for c in spec.key),
+        "token": f"{token} = ?",
+    }[by]
+    return f"SELECT {columns}, {token} FROM {table} WHERE {where}"
 
 
 class TableScan:
@@ -69,20 +79,13 @@ class TableScan:
         self.page_size = page_size
         self.work: list[tuple[object, ...]] = (list(partitions) if partitions is not None
                                                 else list(token_ranges(splits)))
-        self.cql = select_cql(spec, keyspace, by_partition=partitions is not None)
+        self.cql = select_cql(spec, keyspace, by="range" if partitions is None else "partition")
 
     def pages(self) -> Iterator[list[tuple[bytes | None, ...]]]:
-        from cassandra.cluster import EXEC_PROFILE_DEFAULT
-        from cassandra.query import tuple_factory
-
         session = self.session
-        try:
-            statement = session.prepare(self.cql)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
-            raise _sink_error(self.keyspace, self.spec.name, exc) from exc
+        statement = _prepare(session, self.cql, self.keyspace, self.spec.name)
         statement.fetch_size = self.page_size
-        profile = session.execution_profile_clone_update(  # type: ignore[attr-defined]
-            EXEC_PROFILE_DEFAULT, row_factory=tuple_factory, request_timeout=QUERY_TIMEOUT_S)
+        profile = _tuples(session)
         work: queue.SimpleQueue[tuple[object, ...]] = queue.SimpleQueue()
         for item in self.work:
             work.put(item)
@@ -155,6 +158,64 @@ class TableScan:
                             self.keyspace, self.spec.name, type(exc).__name__, delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")
+
+
+class KeyedReads:
+    """Rows of one table read by primary key or by partition token (canonical parts + token)."""
+
+    def __init__(self, session: object, keyspace: str, spec: TableSpec, *,
+                 concurrency: int = 32) -> None:
+        self.session = session
+        self.keyspace = keyspace
+        self.spec = spec
+        self.concurrency = concurrency
+
+    def by_keys(self, keys: Sequence[tuple[bytes, ...]]) -> list[tuple[bytes | None, ...]]:
+        """The rows of those canonical keys that exist (raw, token last)."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        statement = _prepare(self.session, select_cql(self.spec, self.keyspace, by="key"),
+                             self.keyspace, self.spec.name)
+        kinds = [self.spec.kind(c) for c in self.spec.key]
+        params = []
+        for key in keys:
+            try:
+                params.append([decode(text, kind) for text, kind in zip(key, kinds)])
+            except (ValueError, OverflowError):  # 'infinity': no such key in Cassandra
+                continue
+        try:
+            results = execute_concurrent_with_args(
+                self.session, statement, params, concurrency=self.concurrency,
+                raise_on_first_error=True, execution_profile=_tuples(self.session))
+        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+            raise _sink_error(self.keyspace, self.spec.name, exc) from exc
+        return [row for _, result in results for row in result]
+
+    def by_token(self, token: int) -> list[tuple[bytes | None, ...]]:
+        """Every row of the partition with that token (raw, token last)."""
+        statement = _prepare(self.session, select_cql(self.spec, self.keyspace, by="token"),
+                             self.keyspace, self.spec.name)
+        try:
+            return list(self.session.execute(  # type: ignore[attr-defined]
+                statement, (token,), execution_profile=_tuples(self.session)))
+        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+            raise _sink_error(self.keyspace, self.spec.name, exc) from exc
+
+
+def _prepare(session: object, cql: str, keyspace: str, table: str):  # noqa: ANN202
+    try:
+        return session.prepare(cql)  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+        raise _sink_error(keyspace, table, exc) from exc
+
+
+def _tuples(session: object):  # noqa: ANN202
+    """An execution profile returning plain tuples (cheaper than named rows)."""
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT
+    from cassandra.query import tuple_factory
+
+    return session.execution_profile_clone_update(  # type: ignore[attr-defined]
+        EXEC_PROFILE_DEFAULT, row_factory=tuple_factory, request_timeout=QUERY_TIMEOUT_S)
 
 
 def _sink_error(keyspace: str, table: str, exc: BaseException) -> SinkError:

@@ -52,23 +52,32 @@ def row_hash(parts: Sequence[bytes]) -> int:
 
 
 class BucketSums:
-    """Row count and XOR of row hashes per bucket."""
+    """Row count and XOR of row hashes per bucket; for Cassandra also the XOR of the rows'
+    partition tokens, which names the partition of a bucket's one unexpected row."""
 
     def __init__(self, count: int) -> None:
         self.rows = [0] * count
         self.xor = [0] * count
+        self.tokens = [0] * count
 
     @property
     def total(self) -> int:
         return sum(self.rows)
 
-    def add_all(self, buckets_of: BucketsOf, rows: Sequence[Sequence[bytes]]) -> None:
-        counts, xors = self.rows, self.xor
+    def add_all(self, buckets: Sequence[int], rows: Sequence[Sequence[bytes]],
+                tokens: Sequence[int] | None = None) -> None:
+        counts, xors, toks = self.rows, self.xor, self.tokens
         md5, join, from_bytes = hashlib.md5, SEPARATOR.join, int.from_bytes
         hashes = [from_bytes(md5(join(parts)).digest()[:8], "big") for parts in rows]
-        for b, h in zip(buckets_of(rows), hashes):
+        if tokens is None:
+            for b, h in zip(buckets, hashes):
+                counts[b] += 1
+                xors[b] ^= h
+            return
+        for b, h, t in zip(buckets, hashes, tokens):
             counts[b] += 1
             xors[b] ^= h
+            toks[b] ^= t
 
     def set(self, bucket: int, rows: int, xor: int) -> None:
         self.rows[bucket] = rows
@@ -80,16 +89,18 @@ class BucketSums:
                 if n != m or x != y]
 
 
-def canonical_rows(rows: Sequence[Sequence[bytes | None]],
-                   decimal_positions: Sequence[int]) -> list[Parts]:
-    """A page of Cassandra rows (bytes from :func:`canonical.cql_selector`) -> canonical parts.
+def canonical_rows(rows: Sequence[Sequence[object]],
+                   decimal_positions: Sequence[int]) -> tuple[list[Parts], list[int]]:
+    """A page of Cassandra rows (bytes from :func:`canonical.cql_selector`, the partition
+    token last) -> (canonical parts, tokens).
 
     Column by column: joining a column finds a NULL (TypeError) and a decimal in Java's
     exponent form at C speed, so the common row costs two rstrips per decimal.
     """
     if not rows:
-        return []
-    columns: list[Sequence[bytes | None]] = list(zip(*rows))
+        return [], []
+    columns: list[Sequence[bytes | None]] = list(zip(*rows))  # type: ignore[arg-type]
+    tokens = list(columns.pop())  # type: ignore[arg-type]
     for i, column in enumerate(columns):
         try:
             joined = b"".join(column)  # type: ignore[arg-type]
@@ -102,4 +113,4 @@ def canonical_rows(rows: Sequence[Sequence[bytes | None]],
             else:
                 columns[i] = [v.rstrip(b"0").rstrip(b".") if b"." in v else v  # type: ignore[union-attr]
                               for v in column]
-    return list(zip(*columns))  # type: ignore[arg-type]
+    return list(zip(*columns)), tokens  # type: ignore[arg-type]

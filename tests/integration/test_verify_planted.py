@@ -26,6 +26,8 @@ from binance_cdc.sink.query_tables import TRADES_BY_DAY
 from binance_cdc.verify import verify
 from binance_cdc.verify.canonical import canonical_decimal
 from binance_cdc.verify.drill import UNREPRESENTABLE
+from binance_cdc.verify.postgres import estimate_rows
+from binance_cdc.verify.spec import bucket_count
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.cassandra]
@@ -51,6 +53,8 @@ def sandbox(settings: Settings) -> Iterator[Sandbox]:
     box = Sandbox.create(settings, prefix="t_verify")
     try:
         box.copy_into_postgres(RECENT_TRADES.name, COLUMNS, trade_rows(ROWS, symbols=SYMBOLS))
+        with psycopg.connect(box.settings.postgres.dsn(), autocommit=True) as conn:
+            conn.execute(f'ANALYZE "{box.name}".recent_trades')
         with cassandra_session(box.settings.cassandra, keyspace=box.name) as session:
             box.insert_into_cassandra(session, RECENT_TRADES.name, COLUMNS,
                                       trade_rows(ROWS, symbols=SYMBOLS))
@@ -70,14 +74,24 @@ def session(sandbox: Sandbox) -> Iterator[object]:
         yield s
 
 
-def at_first_middle_last(*offsets: int) -> list[list[tuple[object, ...]]]:
-    """Per offset, the trades that far from the first, the middle and the last primary key."""
-    def generated_at(index: int) -> int:  # key order is (symbol, trade_id)
+def rows_at(*indices: int) -> list[tuple[object, ...]]:
+    """The trades at those places in primary-key order (symbol, trade_id)."""
+    def generated_at(index: int) -> int:
         return (index % PER_SYMBOL) * len(SYMBOLS) + index // PER_SYMBOL
-    wanted = {o: [generated_at(i) for i in (o, ROWS // 2 + o, ROWS - 1 - o)] for o in offsets}
-    every = {i for places in wanted.values() for i in places}
-    rows = {i: row for i, row in enumerate(trade_rows(ROWS, symbols=SYMBOLS)) if i in every}
-    return [[rows[i] for i in wanted[o]] for o in offsets]
+    wanted = {generated_at(i) for i in indices}
+    rows = {i: row for i, row in enumerate(trade_rows(ROWS, symbols=SYMBOLS)) if i in wanted}
+    return [rows[generated_at(i)] for i in indices]
+
+
+def at_first_middle_last(offset: int) -> list[tuple[object, ...]]:
+    """The trades ``offset`` places from the first, the middle and the last primary key."""
+    return rows_at(offset, ROWS // 2 + offset, ROWS - 1 - offset)
+
+
+def same_bucket_pair(sandbox: Sandbox, first: int) -> list[tuple[object, ...]]:
+    """Two trades of one symbol whose ids verify puts in the same bucket."""
+    buckets = bucket_count(estimate_rows(sandbox.settings.postgres, RECENT_TRADES.name))
+    return rows_at(first, first + buckets)
 
 
 def key(row: tuple[object, ...]) -> dict[str, str]:
@@ -95,7 +109,10 @@ def by_day_key(row: tuple[object, ...]) -> dict[str, object]:
 
 def test_planted_differences_are_all_found_and_only_they(sandbox: Sandbox, session: object) -> None:
     schema, cql = sandbox.name, session.execute  # type: ignore[attr-defined]
-    missing, extra, decimal, micro, moved, sub_ms, rescaled = at_first_middle_last(*range(7))
+    missing, extra, decimal, micro, moved, sub_ms, rescaled = map(at_first_middle_last, range(7))
+    # Two unexpected rows in one bucket cannot be found by key and token: a rescan finds them.
+    extra_pair, moved_pair = same_bucket_pair(sandbox, 30_000), same_bucket_pair(sandbox, 60_000)
+    extra, moved = extra + extra_pair, moved + moved_pair
     with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
         def update(column: str, value: object, row: tuple[object, ...]) -> None:
             conn.execute(f'UPDATE "{schema}".recent_trades SET {column} = %s '  # noqa: S608
@@ -128,9 +145,9 @@ def test_planted_differences_are_all_found_and_only_they(sandbox: Sandbox, sessi
     result = verify(sandbox.settings, TABLES)
 
     trades, by_day = result.table("recent_trades"), result.table("trades_by_day")
-    assert (trades.postgres_rows, trades.cassandra_rows) == (ROWS - 3, ROWS - 3)
-    assert (trades.missing, trades.extra, trades.different, trades.held) == (3, 3, 6, 0)
-    assert (by_day.missing, by_day.extra, by_day.different) == (0, 3, 0)
+    assert (trades.postgres_rows, trades.cassandra_rows) == (ROWS - 5, ROWS - 3)
+    assert (trades.missing, trades.extra, trades.different, trades.held) == (3, 5, 6, 0)
+    assert (by_day.missing, by_day.extra, by_day.different) == (0, 5, 0)
     assert sorted(map(str, trades.sample_missing)) == sorted(str(key(r)) for r in missing)
     assert sorted(map(str, trades.sample_extra)) == sorted(str(key(r)) for r in extra)
     changed = {str(s.key): s.columns for s in trades.samples if s.kind == "different"}
@@ -146,7 +163,7 @@ def test_planted_differences_are_all_found_and_only_they(sandbox: Sandbox, sessi
               "trade_time": iso(d["trade_time"]), "trade_id": str(d["trade_id"])}
              for d in map(by_day_key, moved)]
     assert sorted(map(str, by_day.sample_extra)) == sorted(map(str, stale))
-    assert trades.differing_buckets <= 12 < trades.buckets
+    assert trades.differing_buckets <= 13 < trades.buckets
 
 
 @pytest.fixture

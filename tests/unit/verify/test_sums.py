@@ -52,25 +52,32 @@ def test_infinity_in_an_integer_key_column_goes_to_bucket_0_as_in_sql() -> None:
     assert "ELSE 0" in Bucketing(spec, 251).sql(["x"] * len(spec.columns))
 
 
-def test_canonical_rows_strips_decimals_and_marks_nulls() -> None:
-    page = [(b"X", b"1", b"65000.10000000", b"0.5", b"1E-8", b"1714564800123", b"true", None)]
-    assert canonical_rows(page, TRADES.decimal_positions) == [
-        (b"X", b"1", b"65000.1", b"0.5", b"0.00000001", b"1714564800123", b"true", NULL)]
-    assert canonical_rows([], TRADES.decimal_positions) == []
+def test_canonical_rows_strips_decimals_marks_nulls_and_splits_off_tokens() -> None:
+    page = [(b"X", b"1", b"65000.10000000", b"0.5", b"1E-8", b"1714564800123", b"true", None, -42)]
+    assert canonical_rows(page, TRADES.decimal_positions) == (
+        [(b"X", b"1", b"65000.1", b"0.5", b"0.00000001", b"1714564800123", b"true", NULL)], [-42])
+    assert canonical_rows([], TRADES.decimal_positions) == ([], [])
 
 
 def test_sums_differ_exactly_where_rows_do() -> None:
     bucket = bucket_function(Bucketing(TRADES, 251))
     rows = [(b"X", str(n).encode(), b"1.5", b"2", b"3", b"0", b"true", b"true") for n in range(1000)]
     ours, theirs = BucketSums(251), BucketSums(251)
-    ours.add_all(bucket, rows)
-    theirs.add_all(bucket, rows[::-1])  # order does not matter
+    ours.add_all(bucket(rows), rows)
+    theirs.add_all(bucket(rows[::-1]), rows[::-1], range(1000))  # order does not matter
     assert ours.differing(theirs) == [] and ours.total == 1000
     changed = list(rows)
     changed[500] = (b"X", b"500", b"1.6", b"2", b"3", b"0", b"true", b"true")
     theirs = BucketSums(251)
-    theirs.add_all(bucket, changed[:-1])
+    theirs.add_all(bucket(changed[:-1]), changed[:-1])
     assert ours.differing(theirs) == sorted({500 % 251, 999 % 251})
+
+
+def test_token_xor_of_a_bucket_names_its_one_unexplained_row() -> None:
+    sums = BucketSums(1)
+    sums.add_all([0, 0, 0], [(b"a",), (b"b",), (b"c",)], [-(2**63) + 5, 17, 2**62])
+    left = sums.tokens[0] ^ (-(2**63) + 5) ^ 2**62  # the rows found by key
+    assert left == 17
 
 
 def test_postgres_signed_xor_compares_equal_to_ours() -> None:
