@@ -37,11 +37,6 @@ SYMBOLS = ("VPA", "VPB", "VPC", "VPD")
 PER_SYMBOL = ROWS // len(SYMBOLS)
 COLUMNS = RECENT_TRADES.column_names
 TABLES = ["recent_trades", "trades_by_day"]
-# The dead_letters table as the stream now writes it (the test makes its own).
-DEAD_LETTERS_DDL = (
-    'CREATE TABLE "{ks}".dead_letters (topic text, day date, partition int, offset bigint, '
-    "record_key text, record_value text, value_bytes int, error text, recorded_at timestamp, "
-    "PRIMARY KEY ((topic, day), partition, offset))")
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +56,6 @@ def sandbox(settings: Settings) -> Iterator[Sandbox]:
             box.insert_into_cassandra(session, TRADES_BY_DAY.name, TRADES_BY_DAY.columns,
                                       derived_rows(TRADES_BY_DAY, trade_rows(ROWS, symbols=SYMBOLS),
                                                    COLUMNS))
-            session.execute("DROP TABLE dead_letters")  # type: ignore[attr-defined]
-            session.execute(DEAD_LETTERS_DDL.format(ks=box.name))  # type: ignore[attr-defined]
         yield box
     finally:
         box.drop()
