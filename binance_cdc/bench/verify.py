@@ -44,35 +44,49 @@ class Planted:
 
 
 @dataclass
+class VerifyRun:
+    """One run of the verify command: what the kernel and verify itself measured."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    """ru_maxrss of the verify process."""
+    exit_status: int = 0
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Table -> rows, seconds and rows/s as verify reported them."""
+    found: list[Planted] = field(default_factory=list)
+    """The rows verify named (its samples)."""
+    differences: int = 0
+    """Every difference verify counted, named or not."""
+
+
+@dataclass
 class VerifyFigures:
     rows: int
     sandbox: str
     load_postgres_s: float = 0.0
     load_cassandra_s: float = 0.0
-    verify_wall_s: float = 0.0
-    peak_rss_mb: float = 0.0
-    tables: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Table -> rows, seconds and rows/s as verify reported them."""
+    matching: VerifyRun = field(default_factory=VerifyRun)
+    """verify on identical tables: the speed and memory figures."""
+    planted_run: VerifyRun = field(default_factory=VerifyRun)
+    """verify once the differences are planted: does it find exactly them."""
     planted: list[Planted] = field(default_factory=list)
-    found: list[Planted] = field(default_factory=list)
-    """The rows verify named (its samples)."""
-    differences: int = 0
-    """Every difference verify counted, named or not."""
-    exit_status: int = 0
     cleanup: str = ""
 
     @property
     def exact(self) -> bool:
-        """Whether verify found the planted differences and nothing else."""
+        """Whether verify found nothing on identical tables and then exactly the planted rows."""
         def key(p: Planted) -> tuple[str, str, tuple[tuple[str, str], ...]]:
             return p.table, p.kind, tuple(sorted(p.key.items()))
-        return (self.differences == len(self.planted)
-                and sorted(map(key, self.planted)) == sorted(map(key, self.found)))
+        run = self.planted_run
+        return (self.matching.exit_status == 0 and self.matching.differences == 0
+                and run.differences == len(self.planted)
+                and sorted(map(key, self.planted)) == sorted(map(key, run.found)))
 
     @property
     def rows_per_s(self) -> float:
-        """Rows of both tables over verify's whole wall time (start-up included)."""
-        return 2 * self.rows / self.verify_wall_s if self.verify_wall_s else 0.0
+        """Rows of both tables over the matching run's whole wall time (start-up included)."""
+        return 2 * self.rows / self.matching.wall_s if self.matching.wall_s else 0.0
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "exact": self.exact, "rows_per_s": round(self.rows_per_s)}
@@ -85,8 +99,10 @@ def bench_verify(settings: Settings, *, rows: int, keep: bool = False) -> Verify
     figures = VerifyFigures(rows, sandbox.name)
     try:
         _load(sandbox, figures)
+        figures.matching = _run_verify(sandbox)
+        log.info("bench verify: identical tables verified in %.0fs", figures.matching.wall_s)
         figures.planted = _plant(sandbox, rows)
-        _run_verify(sandbox, figures)
+        figures.planted_run = _run_verify(sandbox)
     finally:
         if keep:
             figures.cleanup = f"kept: POSTGRES_SCHEMA={sandbox.name} CASSANDRA_KEYSPACE={sandbox.name}"
@@ -170,32 +186,34 @@ def _iso(moment: dt.datetime) -> str:
         "+00:00", "Z")
 
 
-def _run_verify(sandbox: Sandbox, figures: VerifyFigures) -> None:
+def _run_verify(sandbox: Sandbox) -> VerifyRun:
+    """``binance-cdc verify recent_trades trades_by_day --json`` on the sandbox, as a child."""
     env = dict(os.environ)
     env[env_var_for("postgres", "schema_name")] = sandbox.name
     env[env_var_for("cassandra", "keyspace")] = sandbox.name
     command = [sys.executable, "-m", "binance_cdc", "verify", RECENT_TRADES.name,
                TRADES_BY_DAY.name, "--json"]
+    run = VerifyRun()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
-        figures.verify_wall_s = time.monotonic() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        figures.exit_status = child.returncode
-        figures.peak_rss_mb = usage.ru_maxrss / 1024  # Linux reports KiB
+        run.wall_s = time.monotonic() - started
+        child.returncode = run.exit_status = os.waitstatus_to_exitcode(status)
+        run.cpu_s = usage.ru_utime + usage.ru_stime
+        run.peak_rss_mb = usage.ru_maxrss / 1024  # Linux reports KiB
         out.seek(0)
         err.seek(0)
         output, errors = out.read().decode(), err.read().decode()
     try:
         report = json.loads(output)
     except ValueError:
-        raise ConfigError(f"verify exited {figures.exit_status} without a JSON report: "
+        raise ConfigError(f"verify exited {run.exit_status} without a JSON report: "
                           f"{errors.strip()[-2000:]}") from None
     for table in report["tables"]:
-        figures.tables[table["table"]] = {
+        run.tables[table["table"]] = {
             "expected_rows": table["postgres_rows"], "cassandra_rows": table["cassandra_rows"],
             "seconds": round(table["seconds"], 2), "rows_per_s": table["rows_per_s"]}
-        figures.found += [Planted(table["table"], s["kind"], s["key"]) for s in table["samples"]]
-        figures.differences += table["missing"] + table["extra"] + table["different"]
-
+        run.found += [Planted(table["table"], s["kind"], s["key"]) for s in table["samples"]]
+        run.differences += table["missing"] + table["extra"] + table["different"]
+    return run

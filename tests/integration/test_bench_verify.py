@@ -30,9 +30,10 @@ def test_bench_verify_finds_exactly_the_planted_differences(settings: Settings,
     assert "planted 4 differences; verify found 4: exactly them" in done.stdout
     assert "peak RSS" in done.stdout and "rows/s" in done.stdout
     figures = json.loads(output.read_text())
-    assert figures["exact"] is True and figures["exit_status"] == 1
-    assert set(figures["tables"]) == {"recent_trades", "trades_by_day"}
-    assert 0 < figures["peak_rss_mb"] < 300
+    assert figures["exact"] is True
+    assert figures["matching"]["exit_status"] == 0 and figures["planted_run"]["exit_status"] == 1
+    assert set(figures["matching"]["tables"]) == {"recent_trades", "trades_by_day"}
+    assert 0 < figures["matching"]["peak_rss_mb"] < 300
     with psycopg.connect(settings.postgres.dsn()) as conn:
         left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
                             (figures["sandbox"],)).fetchone()[0]
