@@ -56,15 +56,30 @@ def checksum_sql(pg: PostgresSettings, spec: TableSpec, bucketing: Bucketing,
 
 
 def estimate_rows(pg: PostgresSettings, table: str) -> int:
-    """Postgres' own estimate of a table's rows (0 if it has no statistics yet)."""
-    with _connect(pg) as conn:
-        row = conn.execute(
-            "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = %s AND c.relname = %s", (pg.schema_name, table)).fetchone()
-    if row is None:
-        raise StoreError(f"PostgreSQL has no table {pg.schema_name}.{table}; create the schema "
-                         "(`binance-cdc stack up` applies sql/) or check POSTGRES_SCHEMA")
-    return max(int(row[0]), 0)
+    """About how many rows a table has: Postgres' statistics, or a count if it has none yet.
+
+    It sizes the buckets and the token ranges; a stale figure costs time, never correctness.
+    """
+    import psycopg
+
+    try:
+        with _connect(pg) as conn:
+            row = conn.execute(
+                "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+                (pg.schema_name, table)).fetchone()
+            if row is None:
+                raise StoreError(f"PostgreSQL has no table {pg.schema_name}.{table}; create the "
+                                 "schema (`binance-cdc stack up` applies sql/) or check "
+                                 "POSTGRES_SCHEMA")
+            if row[0] >= 0:
+                return int(row[0])
+            # Never analyzed (-1): count it, once.
+            return int(conn.execute(f"SELECT count(*) FROM {quote(pg.schema_name)}."  # noqa: S608
+                                    f"{quote(table)}").fetchone()[0])
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot read {pg.schema_name}.{table} in PostgreSQL: {exc}".strip(),
+                         retryable=True) from exc
 
 
 def bucket_sums(pg: PostgresSettings, spec: TableSpec, bucketing: Bucketing,

@@ -46,7 +46,7 @@ class LogProgress:
 
     def __init__(self, every_s: float = LOG_EVERY_S) -> None:
         self.every_s = every_s
-        self._last = 0.0
+        self._last = float("-inf")
 
     def __call__(self, progress: Progress) -> None:
         now = time.monotonic()

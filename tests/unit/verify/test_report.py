@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from binance_cdc.cli.verify_cmd import render
-from binance_cdc.verify.progress import Progress
+import pytest
+
+from binance_cdc.cli.verify_cmd import ProgressBar, render
+from binance_cdc.verify.progress import LogProgress, Progress
 from binance_cdc.verify.result import RowDifference, TableDiff, VerifyResult
 
 
@@ -41,3 +43,25 @@ def test_progress_rate_and_eta() -> None:
     assert p.rate == 100_000 and p.eta_s == 7.5
     assert Progress("t", "s", 10, None, 1.0).eta_s is None
     assert Progress("t", "s", 0, 10, 0.0).rate == 0
+
+
+def test_progress_bar_shows_rows_rate_and_time_left(capsys: pytest.CaptureFixture[str]) -> None:
+    bar = ProgressBar()
+    bar(Progress("recent_trades", "postgres vs cassandra", 500_000, 1_000_000, 5.0))
+    bar.clear()
+    err = capsys.readouterr().err
+    assert "recent_trades (postgres vs cassandra) [############............] 500,000 rows" in err
+    assert "100,000 rows/s  ETA 5s" in err
+    assert err.endswith("\r\x1b[K")
+
+
+def test_progress_logs_a_line_every_few_seconds_and_at_the_end(
+        caplog: pytest.LogCaptureFixture) -> None:
+    log_progress = LogProgress(every_s=3600)
+    with caplog.at_level("INFO", logger="binance_cdc.verify.progress"):
+        for rows in (10, 20, 30):
+            log_progress(Progress("klines", "postgres vs cassandra", rows, 30, 1.0))
+        log_progress(Progress("klines", "postgres vs cassandra", 30, 30, 1.0, done=True))
+    assert [r.getMessage() for r in caplog.records] == [
+        "klines (postgres vs cassandra): 10 rows, 10 rows/s, about 2s left",
+        "klines (postgres vs cassandra): done, 30 rows, 30 rows/s"]
