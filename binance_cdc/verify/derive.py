@@ -13,6 +13,7 @@ values; every other column is handed over as its canonical text, which
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,8 @@ from binance_cdc.sink.query_tables import QueryTable
 from binance_cdc.verify.canonical import DECODERS, Kind, canonical_value
 from binance_cdc.verify.spec import TableSpec
 from binance_cdc.verify.sums import Parts
+
+log = logging.getLogger(__name__)
 
 def _sample(kind: Kind, position: int) -> object:
     """A plausible value, a distinct object per column (so a copy is known by identity)."""
@@ -101,8 +104,15 @@ class DerivePlan:
         out: list[Parts] = []
         for parts in rows:
             row = dict(zip(names, parts))
-            for position, name, decoder in decoders:
-                row[name] = decoder(parts[position])
+            try:
+                for position, name, decoder in decoders:
+                    row[name] = decoder(parts[position])
+            except (ValueError, OverflowError):
+                # A value Python cannot hold (a year past 9999): the stream could not have
+                # derived a row from it either, so none is expected.
+                log.warning("%s: no %s row can be derived from %s", self.source.name,
+                            self.target.name, dict(zip(names, map(bytes.decode, parts))))
+                continue
             result = derive(row)
             values = list(pick(parts))
             for i, name in computed:

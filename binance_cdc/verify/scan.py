@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from binance_cdc.errors import SinkError
-from binance_cdc.verify.canonical import cql_selector, decode, quote
+from binance_cdc.verify.canonical import cql_selector, decode, quote, unrepresentable
 from binance_cdc.verify.spec import TableSpec
 
 log = logging.getLogger(__name__)
@@ -179,9 +179,11 @@ class KeyedReads:
         kinds = [self.spec.kind(c) for c in self.spec.key]
         params = []
         for key in keys:
+            if unrepresentable(key):  # NaN, 'infinity': Cassandra can hold no such key
+                continue
             try:
                 params.append([decode(text, kind) for text, kind in zip(key, kinds)])
-            except (ValueError, OverflowError):  # 'infinity': no such key in Cassandra
+            except (ValueError, OverflowError):  # beyond what the driver can send: not there
                 continue
         try:
             results = execute_concurrent_with_args(

@@ -86,3 +86,11 @@ def test_a_computed_boolean_is_never_mistaken_for_a_copy() -> None:
     derive_plan = plan(query, SOURCE, target)
     assert derive_plan.copied == (0, None)
     assert derive_plan.derive(canonical(TRADE, SOURCE.columns)) == (b"BTCUSDT", b"false")
+
+
+def test_a_source_row_python_cannot_decode_expects_no_query_row() -> None:
+    derive_plan = plan(TRADES_BY_DAY, SOURCE, BY_DAY)
+    good = canonical(TRADE, SOURCE.columns)
+    beyond = tuple(b"999999999999999999" if c == "trade_time" else v
+                   for c, v in zip(SOURCE.columns, good))
+    assert derive_plan.derive_all([beyond, good]) == [derive_plan.derive(good)]
