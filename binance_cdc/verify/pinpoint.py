@@ -56,9 +56,11 @@ def pinpoint(reads: KeyedReads, spec: TableSpec, buckets_of: Callable[[Sequence[
             result.resolved.add(bucket)
             continue
         if count == 1:
-            partition, _ = canonical_rows(reads.by_token(token), spec.decimal_positions)
-            strays = [p for p, b in zip(partition, buckets_of(partition))
-                      if b == bucket and key_of(p) not in known and (keep is None or keep(p))]
+            strays = []
+            for page in reads.by_token(token):
+                rows, _ = canonical_rows(page, spec.decimal_positions)
+                strays += [p for p, b in zip(rows, buckets_of(rows))
+                           if b == bucket and key_of(p) not in known and (keep is None or keep(p))]
             if len(strays) == 1 and row_hash(strays[0]) == digest:
                 result.rows += strays
                 result.resolved.add(bucket)

@@ -193,13 +193,22 @@ class KeyedReads:
             raise _sink_error(self.keyspace, self.spec.name, exc) from exc
         return [row for _, result in results for row in result]
 
-    def by_token(self, token: int) -> list[tuple[bytes | None, ...]]:
-        """Every row of the partition with that token (raw, token last)."""
+    def by_token(self, token: int, page_size: int = 5000) -> Iterator[list[tuple[bytes | None, ...]]]:
+        """The partition with that token, a page at a time (raw rows, token last): a
+        partition of a query table can hold millions of rows."""
         statement = _prepare(self.session, select_cql(self.spec, self.keyspace, by="token"),
                              self.keyspace, self.spec.name)
+        statement.fetch_size = page_size
+        state = None
         try:
-            return list(self.session.execute(  # type: ignore[attr-defined]
-                statement, (token,), execution_profile=_tuples(self.session)))
+            while True:
+                result = self.session.execute(  # type: ignore[attr-defined]
+                    statement, (token,), paging_state=state,
+                    execution_profile=_tuples(self.session))
+                yield result.current_rows
+                state = result.paging_state
+                if state is None:
+                    return
         except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
             raise _sink_error(self.keyspace, self.spec.name, exc) from exc
 

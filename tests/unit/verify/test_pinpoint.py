@@ -29,9 +29,9 @@ class FakeReads:
     def by_keys(self, keys: list[tuple[bytes, ...]]) -> list[tuple[object, ...]]:
         return [self.rows[k] for k in keys if k in self.rows]
 
-    def by_token(self, token: int) -> list[tuple[object, ...]]:
+    def by_token(self, token: int) -> list[list[tuple[object, ...]]]:
         self.token_reads.append(token)
-        return [r for r in self.rows.values() if r[-1] == token]
+        return [[r] for r in self.rows.values() if r[-1] == token]  # a page per row
 
 
 def sums_of(reads: FakeReads) -> BucketSums:
