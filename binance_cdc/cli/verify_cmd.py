@@ -93,8 +93,11 @@ def _key(key: dict[str, str | None]) -> str:
 
 def _sample(sample: RowDifference) -> str:
     line = f"    {sample.kind:<9} {_key(sample.key)}"
-    if sample.kind in ("different", "held"):
-        line += " " + ", ".join(f"{c}: {a} != {b}" for c, (a, b) in sample.columns.items())
+    values = {c: ab for c, ab in sample.columns.items() if c not in sample.key}
+    if sample.kind in ("missing", "held") and all(b is None for _, b in values.values()):
+        line += " " + " ".join(f"{c}={a}" for c, (a, _) in values.items())  # not in Cassandra
+    elif sample.kind in ("different", "held"):
+        line += " " + ", ".join(f"{c}: {a} != {b}" for c, (a, b) in values.items())
     if sample.note:
         line += f"  [{sample.note}]"
     return line

@@ -19,9 +19,15 @@ def test_held_rows_do_not_fail_a_table_but_are_shown() -> None:
     assert diff.matches and result.matches and not result.failed
     text = render(result)
     assert "ok (1 held in dead letters)" in text
-    assert "held      (symbol=X, trade_id=2) price: NaN != None  [held in dead letters" in text
+    assert "held      (symbol=X, trade_id=2) price=NaN  [held in dead letters" in text
     data = json.loads(json.dumps(result.to_dict()))
     assert data["tables"][0]["held"] == 1 and data["tables"][0]["rows_per_s"] == 3
+
+
+def test_a_held_row_cassandra_has_an_older_version_of_shows_what_differs() -> None:
+    held = RowDifference("held", {"symbol": "X"}, {"price": ("NaN", "1.5")}, "held in dead letters")
+    text = render(VerifyResult((TableDiff("latest_prices", 1, 1, 0, 0, 0, held=1, samples=(held,)),)))
+    assert "held      (symbol=X) price: NaN != 1.5  [held in dead letters]" in text
 
 
 def test_a_table_that_could_not_be_verified() -> None:
