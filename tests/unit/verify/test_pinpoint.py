@@ -25,8 +25,10 @@ class FakeReads:
     def __init__(self, rows: list[tuple[bytes, ...]]) -> None:
         self.rows = {SPEC.key_of(r): (*r, 1000 * int(r[1])) for r in rows}
         self.token_reads: list[int] = []
+        self.key_reads = 0
 
     def by_keys(self, keys: list[tuple[bytes, ...]]) -> list[tuple[object, ...]]:
+        self.key_reads += len(keys)
         return [self.rows[k] for k in keys if k in self.rows]
 
     def by_token(self, token: int) -> list[list[tuple[object, ...]]]:
@@ -75,3 +77,12 @@ def test_rows_of_other_symbols_in_the_partition_are_not_taken_for_the_unexpected
                      keep=lambda p: p[0] == b"X")
 
     assert found.resolved == {1} and sorted(p[:2] for p in found.rows) == [(b"X", b"1"), (b"X", b"26")]
+
+
+def test_a_bucket_cassandra_has_nothing_in_is_not_read_key_by_key() -> None:
+    reads = FakeReads([trade(n) for n in range(10) if n % BUCKETS != 2])
+    expected = [trade(n) for n in range(10) if n % BUCKETS == 2]
+
+    found = pinpoint(reads, SPEC, buckets_of, sums_of(reads), [2], expected)  # type: ignore[arg-type]
+
+    assert found.resolved == {2} and found.rows == [] and reads.key_reads == 0
