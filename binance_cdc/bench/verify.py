@@ -13,6 +13,7 @@ The sandbox is dropped afterwards unless ``keep``.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from binance_cdc.bench.sandbox import Sandbox, derived_rows, trade_rows
+from binance_cdc.bench.sandbox import CassandraLoader, Sandbox, derived_rows, quiet_driver, trade_rows
 from binance_cdc.datasets import RECENT_TRADES
 from binance_cdc.errors import ConfigError
 from binance_cdc.settings import PROJECT_ROOT, Settings, env_var_for
@@ -33,6 +34,7 @@ from binance_cdc.sink.query_tables import TRADES_BY_DAY
 log = logging.getLogger(__name__)
 
 SYMBOLS = 8
+LOAD_CHUNK = 10_000
 COLUMNS = RECENT_TRADES.column_names
 
 
@@ -64,8 +66,8 @@ class VerifyRun:
 class VerifyFigures:
     rows: int
     sandbox: str
-    load_postgres_s: float = 0.0
-    load_cassandra_s: float = 0.0
+    load_s: float = 0.0
+    """Generating the trades and loading them into all three tables."""
     matching: VerifyRun = field(default_factory=VerifyRun)
     """verify on identical tables: the speed and memory figures."""
     planted_run: VerifyRun = field(default_factory=VerifyRun)
@@ -117,25 +119,31 @@ def _symbols(sandbox: Sandbox) -> list[str]:
 
 
 def _load(sandbox: Sandbox, figures: VerifyFigures) -> None:
+    """Generate the trades once, a chunk at a time, into all three tables."""
     import psycopg
 
-    symbols = _symbols(sandbox)
     started = time.monotonic()
-    sandbox.copy_into_postgres(RECENT_TRADES.name, COLUMNS, trade_rows(figures.rows, symbols=symbols))
+    schema, names = sandbox.name, ", ".join(f'"{c}"' for c in COLUMNS)
+    rows = trade_rows(figures.rows, symbols=_symbols(sandbox))
+    with psycopg.connect(sandbox.settings.postgres.dsn()) as conn, conn.cursor() as cur, \
+            cur.copy(f'COPY "{schema}"."{RECENT_TRADES.name}" ({names}) FROM STDIN') as copy, \
+            cassandra_session(sandbox.settings.cassandra, timeout_s=10) as session, quiet_driver():
+        trades = CassandraLoader(session, schema, RECENT_TRADES.name, COLUMNS)
+        by_day = CassandraLoader(session, schema, TRADES_BY_DAY.name, TRADES_BY_DAY.columns)
+        while chunk := list(itertools.islice(rows, LOAD_CHUNK)):
+            for row in chunk:
+                copy.write_row(row)
+            trades.add(chunk)
+            by_day.add(derived_rows(TRADES_BY_DAY, chunk, COLUMNS))
+            if trades.count % (100 * LOAD_CHUNK) == 0:
+                log.info("bench verify: %d of %d trades loaded", trades.count, figures.rows)
+        trades.finish()
+        by_day.finish()
     with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
-        conn.execute(f'ANALYZE "{sandbox.name}"."{RECENT_TRADES.name}"')
-    figures.load_postgres_s = time.monotonic() - started
-    log.info("bench verify: %d rows in Postgres in %.0fs", figures.rows, figures.load_postgres_s)
-    started = time.monotonic()
-    with cassandra_session(sandbox.settings.cassandra, timeout_s=10) as session:
-        sandbox.insert_into_cassandra(session, RECENT_TRADES.name, COLUMNS,
-                                      trade_rows(figures.rows, symbols=symbols))
-        log.info("bench verify: recent_trades in Cassandra after %.0fs", time.monotonic() - started)
-        sandbox.insert_into_cassandra(session, TRADES_BY_DAY.name, TRADES_BY_DAY.columns,
-                                      derived_rows(TRADES_BY_DAY, trade_rows(
-                                          figures.rows, symbols=symbols), COLUMNS))
-    figures.load_cassandra_s = time.monotonic() - started
-    log.info("bench verify: both Cassandra tables loaded in %.0fs", figures.load_cassandra_s)
+        conn.execute(f'ANALYZE "{schema}"."{RECENT_TRADES.name}"')
+    figures.load_s = time.monotonic() - started
+    log.info("bench verify: %d trades in Postgres, Cassandra recent_trades and trades_by_day "
+             "in %.0fs", figures.rows, figures.load_s)
 
 
 def _plant(sandbox: Sandbox, rows: int) -> list[Planted]:

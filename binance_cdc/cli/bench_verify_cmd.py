@@ -33,8 +33,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     output.write_text(json.dumps(figures.to_dict(), indent=2) + "\n")
     print(f"verify of {figures.rows:,} trades (recent_trades and trades_by_day), "
           f"sandbox {figures.sandbox}")
-    print(f"  load: Postgres {figures.load_postgres_s:,.0f} s, "
-          f"Cassandra {figures.load_cassandra_s:,.0f} s")
+    print(f"  load (Postgres COPY, Cassandra batches, both tables): {figures.load_s:,.0f} s")
     for label, run in (("identical tables", figures.matching),
                        ("planted differences", figures.planted_run)):
         print(f"  {label}: {run.wall_s:.1f} s wall, {run.cpu_s:.1f} s CPU, peak RSS "
