@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SYMBOLS = 8
 LOAD_CHUNK = 10_000
+COMPACTION_QUIET_S = 10.0
+COMPACTION_WAIT_S = 900.0
 COLUMNS = RECENT_TRADES.column_names
 
 
@@ -142,8 +144,29 @@ def _load(sandbox: Sandbox, figures: VerifyFigures) -> None:
     with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
         conn.execute(f'ANALYZE "{schema}"."{RECENT_TRADES.name}"')
     figures.load_s = time.monotonic() - started
+    _wait_for_compactions(sandbox)
     log.info("bench verify: %d trades in Postgres, Cassandra recent_trades and trades_by_day "
              "in %.0fs", figures.rows, figures.load_s)
+
+
+def _wait_for_compactions(sandbox: Sandbox) -> None:
+    """Let Cassandra finish compacting what the load wrote, so verify is timed alone."""
+    started = quiet_since = time.monotonic()
+    with cassandra_session(sandbox.settings.cassandra, timeout_s=10) as session:
+        while time.monotonic() - quiet_since < COMPACTION_QUIET_S:
+            if time.monotonic() - started > COMPACTION_WAIT_S:
+                log.warning("bench verify: Cassandra is still compacting after %.0fs; timing "
+                            "verify anyway", COMPACTION_WAIT_S)
+                return
+            tasks = list(session.execute(  # type: ignore[attr-defined]
+                "SELECT kind, completion_ratio FROM system_views.sstable_tasks "
+                "WHERE keyspace_name = %s", (sandbox.name,)))
+            if tasks:
+                quiet_since = time.monotonic()
+                log.info("bench verify: waiting for %d compaction task(s) on the sandbox",
+                         len(tasks))
+            time.sleep(2.0)
+    log.info("bench verify: no compaction running after %.0fs", time.monotonic() - started)
 
 
 def _plant(sandbox: Sandbox, rows: int) -> list[Planted]:
