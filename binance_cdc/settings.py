@@ -375,6 +375,19 @@ class PrometheusSettings(BaseSettings):
         return f"http://{self.host}:{self.port}"
 
 
+class VerifySettings(BaseSettings):
+    """How `verify` reads the tables it compares."""
+
+    model_config = _section("VERIFY_")
+
+    concurrency: int = Field(default=4, ge=1)
+    """Cassandra token ranges `verify` reads at once."""
+    page_size: int = Field(default=5000, ge=100)
+    """Rows per Cassandra page `verify` asks for."""
+    memory_rows: int = Field(default=100_000, ge=1000)
+    """Most rows of differing buckets `verify` holds in memory at once; the rest wait on disk."""
+
+
 class Settings(BaseModel):
     """All sections; build with :func:`load_settings`."""
 
@@ -389,6 +402,7 @@ class Settings(BaseModel):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
 
 
 SECTIONS: dict[str, type[BaseSettings]] = {

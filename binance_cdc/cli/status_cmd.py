@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from binance_cdc.datasets import DATASETS
-from binance_cdc.observe.report import StatusReport
+from binance_cdc.observe.report import CassandraSection, StatusReport
 from binance_cdc.observe.status import collect_status
 from binance_cdc.settings import Settings
 
@@ -122,8 +122,17 @@ def _cassandra(report: StatusReport) -> list[str]:
     section = report.cassandra
     if section.error:
         return _down(section.error)
-    return ["  " + "  ".join(f"{t} {'?' if n is None else f'{n:,}'}"
-                             for t, n in section.counts.items())]
+    lines = ["  " + "  ".join(f"{t} {_count(section, t, n)}" for t, n in section.counts.items())]
+    notes = sorted(set(section.estimated.values()))
+    if notes:
+        lines.append("  ~ estimate (" + "; ".join(notes) + ")")
+    return lines
+
+
+def _count(section: CassandraSection, table: str, n: int | None) -> str:
+    if n is None:
+        return "not counted (count timed out, no statistics yet)"
+    return f"~{n:,}" if table in section.estimated else f"{n:,}"
 
 
 def _extraction(report: StatusReport) -> list[str]:

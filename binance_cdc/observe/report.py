@@ -91,7 +91,10 @@ class StreamSection:
 @dataclass
 class CassandraSection:
     counts: dict[str, int | None] = field(default_factory=dict)
-    """Rows per table; None when counting timed out or failed."""
+    """Rows per table: exact, or an estimate for the tables in ``estimated``; None only when
+    counting failed and no statistics exist yet."""
+    estimated: dict[str, str] = field(default_factory=dict)
+    """Table -> where its figure comes from, for the counts that are estimates."""
     count_errors: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 

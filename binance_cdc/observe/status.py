@@ -19,6 +19,7 @@ from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import BinanceCdcError, StoreError
 from binance_cdc.kafka.client import reader, topic_partitions, watermarks
 from binance_cdc.observe.checkpoint import processed_offsets_of_queries, records_behind
+from binance_cdc.observe.counts import COUNT_TIMEOUT_S, count_rows
 from binance_cdc.observe.report import (
     CassandraSection,
     CdcSection,
@@ -39,11 +40,7 @@ log = logging.getLogger(__name__)
 
 S = TypeVar("S")
 
-COUNT_TIMEOUT_S = 5.0
-"""Per-table limit of SELECT count(*); a table that takes longer shows as unknown."""
 CONNECT_TIMEOUT_S = 5.0
-# Replica tables, then the tables the stream writes besides them.
-COUNTED_TABLES = (*DATASETS, "trades_by_day", "dead_letters")
 
 
 def collect_status(settings: Settings) -> StatusReport:
@@ -178,16 +175,7 @@ def cassandra_section(settings: Settings) -> CassandraSection:
 def _count_rows(settings: Settings, section: CassandraSection) -> None:
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace,
                            timeout_s=CONNECT_TIMEOUT_S) as session:
-        # All counts at once: each is bounded by the timeout, so the section is too.
-        futures = {table: session.execute_async(  # type: ignore[attr-defined]
-            f'SELECT count(*) FROM "{table}"', timeout=COUNT_TIMEOUT_S)
-            for table in COUNTED_TABLES}
-        for table, future in futures.items():
-            try:
-                section.counts[table] = future.result().one()[0]
-            except Exception as exc:  # noqa: BLE001 - the driver's timeouts and refusals alike
-                section.counts[table] = None
-                section.count_errors[table] = f"{type(exc).__name__}: {exc}"
+        count_rows(settings, session, section)
 
 
 def extraction_section(settings: Settings) -> ExtractionSection:

@@ -1,6 +1,10 @@
-"""Postgres against Cassandra, row for row: the judge of every fault test."""
+"""Postgres against Cassandra, row for row: the judge of every fault test.
 
-from binance_cdc.verify.compare import TableDiff, VerifyResult, compare_rows
+See run.py for how a table is compared (bucket checksums on both sides, rows
+only where they differ) and canonical.py for when two values are equal.
+"""
+
+from binance_cdc.verify.result import RowDifference, TableDiff, VerifyResult
 from binance_cdc.verify.run import verify, verify_until
 
-__all__ = ["TableDiff", "VerifyResult", "compare_rows", "verify", "verify_until"]
+__all__ = ["RowDifference", "TableDiff", "VerifyResult", "verify", "verify_until"]

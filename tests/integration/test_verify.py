@@ -177,6 +177,50 @@ def test_cli_exit_status_and_json(settings: Settings, sides: Sides, unique_name:
     assert main(["verify", "latest_prices", "--symbol", unique_name]) == 1
 
 
+def test_cli_until_equal_waits_for_the_replica_as_a_user_runs_it(
+        settings: Settings, sides: Sides, unique_name: str) -> None:
+    import subprocess
+    import sys
+
+    from binance_cdc.settings import PROJECT_ROOT
+
+    row = sample_row(LATEST_PRICES, unique_name)
+    sides.postgres(LATEST_PRICES, [row])
+    verify_cli = subprocess.Popen(
+        [sys.executable, "-m", "binance_cdc", "verify", "latest_prices", "--symbol", unique_name,
+         "--until-equal", "--timeout", "60"],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in verify_cli.stderr:  # type: ignore[union-attr]
+            if "latest_prices differ; checking again" in line:
+                sides.cassandra(LATEST_PRICES, [row])  # the replica catches up only now
+                break
+        out, err = verify_cli.communicate(timeout=120)
+    finally:
+        if verify_cli.poll() is None:
+            verify_cli.kill()
+            verify_cli.wait()
+    assert verify_cli.returncode == 0, out + err
+    assert "all tables match" in out and " 1 attempt(s)" not in out
+
+
+def test_cli_cannot_verify_when_cassandra_is_unreachable(settings: Settings) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from binance_cdc.settings import PROJECT_ROOT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = subprocess.run([sys.executable, "-m", "binance_cdc", "verify"], cwd=PROJECT_ROOT,
+                          env={"PATH": "/usr/bin:/bin", "CASSANDRA_PORT": str(port)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot reach Cassandra at 127.0.0.1:{port}" in done.stderr
+
+
 def test_cli_unknown_table_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "no_such_table"]) == 2
     err = capsys.readouterr().err.strip()
