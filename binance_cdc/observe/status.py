@@ -24,6 +24,7 @@ from binance_cdc.observe.report import (
     CdcSection,
     ExtractionRun,
     ExtractionSection,
+    LiveProgress,
     MicroBatch,
     ServiceRow,
     ServicesSection,
@@ -202,7 +203,13 @@ def extraction_section(settings: Settings) -> ExtractionSection:
                 f"FROM {pg.schema_name}.extraction_runs "  # noqa: S608
                 "WHERE dataset = ANY(%s) ORDER BY dataset, started_at DESC",
                 (list(DATASETS),)).fetchall()
+            live = conn.execute(
+                "SELECT symbol, last_complete_id, known_gaps, updated_at "
+                f"FROM {pg.schema_name}.live_trade_progress ORDER BY symbol"  # noqa: S608
+            ).fetchall() if conn.execute("SELECT to_regclass(%s)", (
+                f"{pg.schema_name}.live_trade_progress",)).fetchone()[0] else []  # type: ignore[index]
     except psycopg.Error as exc:
         raise StoreError(f"cannot read {pg.schema_name}.extraction_runs at {pg.host}:{pg.port}: "
                          f"{exc}".strip(), retryable=True) from exc
-    return ExtractionSection([ExtractionRun(*row) for row in rows])
+    return ExtractionSection([ExtractionRun(*row) for row in rows],
+                             [LiveProgress(*row) for row in live])
