@@ -1,7 +1,8 @@
 """The simulated market: a seeded random walk per symbol, generated lazily up to "now".
 
-Everything is integer ticks and lot steps internally and exact Decimals on the
-way out, so prices keep each symbol's precision (2 to 8 decimals) and huge
+Trade ids grow by one per trade; live ones start near the start time in
+milliseconds, so each run continues above the ids of earlier runs. Everything is integer
+ticks and lot steps internally and exact Decimals on the way out, so prices keep each symbol's precision (2 to 8 decimals) and huge
 volumes stay exact. Given the same seed, start time and clock readings the
 market is identical run after run. The clock is injectable: tests use
 :class:`ManualClock` to move time (close candles, create trade gaps) at will.
@@ -140,7 +141,7 @@ class SymbolMarket:
         for _ in range(minutes):
             walk.append(max(1, walk[-1] - round(self.rng.gauss(0, self.vol_ticks * 8))))
         walk.reverse()  # walk[-1] is the start price
-        next_id = self.rng.randrange(10**8, 4 * 10**9)
+        next_id = 0
         for i in range(minutes):
             candle = _Candle(walk[i])
             count = max(1, int(self.rate * 60 * (0.5 + self.rng.random())))
@@ -155,7 +156,14 @@ class SymbolMarket:
             candle.first_id, candle.last_id = next_id, next_id + count - 1
             next_id += count
             self.candles[first_minute + i * MINUTE_MS] = candle
-        self.next_trade_id = next_id
+        # Live ids start near the start time in ms (ids grow 1,000 a second of wall time,
+        # like a busy symbol), so a restarted simulator continues above the ids of an
+        # earlier run instead of reusing them: the exchange never reuses an id.
+        base = start_ms - next_id - self.rng.randrange(1000)
+        for candle in self.candles.values():
+            candle.first_id += base
+            candle.last_id += base
+        self.next_trade_id = next_id + base
         self.history_start_ms = first_minute
 
     def advance(self, now_ms: float) -> None:

@@ -102,6 +102,9 @@ class Skip:
     reason: SkipReason
     detail: str
     text: str
+    symbol: str | None = None
+    trade_id: int | None = None
+    """Set when a subscribed trade is unreadable but its id is: the id still exists."""
 
 
 Message = Trade | Reply | Shutdown | Skip
@@ -145,7 +148,9 @@ def _event(stream: object, data: object, subscribed: dict[str, str], shown: str)
     try:
         return trade(symbol, data)
     except PayloadError as exc:
-        return Skip("malformed", str(exc), shown)
+        trade_id = data.get("t")
+        known = trade_id if isinstance(trade_id, int) and not isinstance(trade_id, bool) else None
+        return Skip("malformed", str(exc), shown, symbol if known is not None else None, known)
 
 
 def trade(symbol: str, data: dict[str, Any]) -> Trade:

@@ -132,6 +132,8 @@ class LiveWriter:
                 self.stats.duplicates += 1
         elif isinstance(message, Skip):
             self.stats.skipped[message.reason] += 1
+            if message.symbol is not None and message.trade_id is not None:
+                self.tracker[message.symbol].expect(message.trade_id)
             if self._skips_logged < SKIPS_LOGGED_PER_INTERVAL:
                 self._skips_logged += 1
                 log.warning("skipped a %s message (%s): %s", message.reason, message.detail,

@@ -98,6 +98,13 @@ class SymbolTrack:
         self._advance(now)
         return True
 
+    def expect(self, trade_id: int) -> None:
+        """A trade we could not read exists: if it is the first we see, start before it,
+        so the hole it leaves is repaired like any other."""
+        if self.complete is None:
+            self.complete = trade_id - 1
+            self.changed = True
+
     def mark_absent(self, gaps: list[Gap], now: float) -> None:
         """Ids the exchange does not have: known gaps, complete from now on."""
         for low, high in gaps:

@@ -75,6 +75,14 @@ def test_frames_that_are_skipped_say_why(text, reason, detail):
     assert message.text == text  # logged as received
 
 
+def test_an_unreadable_trade_still_names_its_id():
+    message = decode(frame(p="not-a-number"), SUBSCRIBED)
+    assert isinstance(message, Skip)
+    assert (message.symbol, message.trade_id) == ("BTCUSDT", 3712345678)
+    unnamed = decode(frame(t="x"), SUBSCRIBED)
+    assert isinstance(unnamed, Skip) and unnamed.trade_id is None
+
+
 def test_long_frames_are_truncated_in_the_log():
     message = decode("x" * 5000, SUBSCRIBED)
     assert isinstance(message, Skip) and len(message.text) < 400

@@ -86,6 +86,15 @@ def test_no_catch_up_without_a_known_past():
     assert tracker["X"].due(0.0, GRACE) == [] and not tracker.progress()
 
 
+def test_an_unreadable_first_trade_is_repaired_not_forgotten():
+    track = SymbolTrack("X")
+    track.expect(100)  # its price was garbage; its id was not
+    track.accept(101, 0.0)
+    assert track.due(1.0, GRACE) == [(100, 100)]
+    track.expect(50)  # later expectations do not move the start
+    assert track.complete == 99
+
+
 def test_repaired_rows_and_absent_ids_complete_the_range():
     track, _ = run([100, 110], start=99)
     for i in range(101, 105):
