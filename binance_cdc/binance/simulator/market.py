@@ -1,9 +1,10 @@
 """The simulated market: a seeded random walk per symbol, generated lazily up to "now".
 
 Trade ids grow by one per trade; live ones start near the start time in
-milliseconds, so each run continues above the ids of earlier runs. Everything is integer
-ticks and lot steps internally and exact Decimals on the way out, so prices keep each symbol's precision (2 to 8 decimals) and huge
-volumes stay exact. Given the same seed, start time and clock readings the
+milliseconds, so each run continues above the ids of earlier runs. Everything is
+integer ticks and lot steps internally and exact Decimals on the way out, so
+prices keep each symbol's precision (2 to 8 decimals) and huge volumes stay
+exact. Given the same seed, start time and clock readings the
 market is identical run after run. The clock is injectable: tests use
 :class:`ManualClock` to move time (close candles, create trade gaps) at will.
 """

@@ -40,7 +40,7 @@ class IdRanges:
         return i >= 0 and value <= self._highs[i]
 
     def ranges(self) -> list[Gap]:
-        return list(zip(self._lows, self._highs))
+        return list(zip(self._lows, self._highs, strict=True))
 
     def add(self, low: int, high: int | None = None) -> None:
         high = low if high is None else high
@@ -63,7 +63,7 @@ class IdRanges:
     def holes_after(self, start: int) -> list[Gap]:
         """The ids from ``start`` up to the highest member that are not members."""
         holes, cursor = [], start
-        for low, high in zip(self._lows, self._highs):
+        for low, high in zip(self._lows, self._highs, strict=True):
             if high < cursor:
                 continue
             if low > cursor:

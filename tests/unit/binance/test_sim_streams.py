@@ -1,4 +1,4 @@
-"""The simulator's WebSocket streams: Binance's paths, frames and rules, over a real loopback socket."""
+"""The simulator's WebSocket streams: Binance's paths, frames and rules, on a loopback socket."""
 
 from __future__ import annotations
 
