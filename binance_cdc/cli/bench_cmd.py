@@ -13,6 +13,7 @@ BENCH_MODULES = (
     "binance_cdc.cli.bench_extract_cmd",
     "binance_cdc.cli.bench_capture_cmd",
     "binance_cdc.cli.bench_pipeline_cmd",
+    "binance_cdc.cli.bench_live_trades_cmd",
 )
 
 

@@ -15,7 +15,7 @@ from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.verify.run import verify_until
 from tests.e2e.conftest import StreamJob
-from tests.helpers.live import LiveSim, Writer, wait_all_stored
+from tests.helpers.live import LiveSim, Writer, live_simulator, wait_all_stored
 from tests.integration.conftest import Db
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.connect,
@@ -24,13 +24,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka, pytest.m
 
 @pytest.fixture
 def live_sim(unique_name: str, pg_conn: Any) -> Iterator[LiveSim]:
-    sim = LiveSim(f"_{unique_name}")
-    try:
+    with live_simulator(f"_{unique_name}", pg_conn) as sim:
         yield sim
-    finally:
-        sim.stop()
-        Db(pg_conn).rows("DELETE FROM binance.live_trade_progress WHERE symbol = ANY(%s) "
-                         "RETURNING 1", list(sim.market.symbols))
 
 
 def test_live_trades_reach_recent_trades_and_trades_by_day(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,20 @@ class LiveSim:
     def stop(self) -> None:
         self.streams.stop()
         self.rest.stop()
+
+
+@contextlib.contextmanager
+def live_simulator(suffix: str, conn: Any) -> Iterator[LiveSim]:
+    """A :class:`LiveSim`; afterwards its symbols' progress rows are deleted."""
+    sim = LiveSim(suffix)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM binance.live_trade_progress WHERE symbol = ANY(%s)",
+                        (list(sim.market.symbols),))
+        conn.commit()
 
 
 class Writer:

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from binance_cdc.binance.simulator.faults import Fault
-from tests.helpers.live import LiveSim, Writer, exact, stored_rows, wait_all_stored
+from tests.helpers.live import (
+    LiveSim, Writer, exact, live_simulator, stored_rows, wait_all_stored,
+)
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,13 +25,8 @@ FIVE = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "1000SATSUSDT", "币安人生USDT"]
 
 @pytest.fixture
 def live_sim(unique_name: str, db: Any) -> Iterator[LiveSim]:
-    sim = LiveSim(f"_{unique_name}")
-    try:
+    with live_simulator(f"_{unique_name}", db.conn) as sim:
         yield sim
-    finally:
-        sim.stop()
-        db.rows("DELETE FROM binance.live_trade_progress WHERE symbol = ANY(%s) RETURNING 1",
-                list(sim.market.symbols))
 
 
 @pytest.fixture

@@ -285,8 +285,7 @@ class StreamServer:
                         self._bad_values.remove(bad)
                         payload["p"] = "not-a-number"
                     raw = json.dumps(payload, ensure_ascii=False)
-                    out.append((trade[3], stream, json.dumps(
-                        {"stream": stream, "data": payload}, ensure_ascii=False), raw))
+                    out.append((trade[3], stream, f'{{"stream": "{stream}", "data": {raw}}}', raw))
         out.sort(key=lambda e: e[0])
         return [(stream, combined, raw) for _, stream, combined, raw in out]
 

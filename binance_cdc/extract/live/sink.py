@@ -14,6 +14,7 @@ put back with :meth:`TradeSink.restore` and tried again.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from binance_cdc.datasets import RECENT_TRADES
@@ -22,6 +23,7 @@ from binance_cdc.extract.live.tracker import Gap, Tracker
 from binance_cdc.postgres.store import PostgresStore, WriteCount, copy_upsert
 
 Progress = dict[str, tuple[int, list[Gap]]]
+RECENT_COMMITS = 10
 
 
 @dataclass
@@ -59,8 +61,7 @@ class TradeSink:
         self.latency = LatencyLog()
         self.written = 0
         self.commits = 0
-        self.commit_s = 0.0
-        """Recent commit duration (moving average): a batch starts that much before its deadline."""
+        self._recent_commits: deque[float] = deque(maxlen=RECENT_COMMITS)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -83,6 +84,12 @@ class TradeSink:
         if len(self._rows) >= batch_rows:
             return 0.0
         return max(0.0, self._since + interval_s - self.commit_s - now)
+
+    @property
+    def commit_s(self) -> float:
+        """The slowest of the recent commits: a batch starts that much before its deadline,
+        so its rows are committed, not merely sent, within the flush interval."""
+        return max(self._recent_commits, default=0.0)
 
     def cut(self) -> Batch:
         """Take everything queued, with the progress it completes."""
@@ -108,7 +115,7 @@ class TradeSink:
             progress.save(cur, self.store, [(s, last, gaps)
                                             for s, (last, gaps) in batch.progress.items()])
         committed_ms = time.time_ns() // 1_000_000
-        self.commit_s = 0.8 * self.commit_s + 0.2 * (time.monotonic() - started)
+        self._recent_commits.append(time.monotonic() - started)
         self.latency.add([committed_ms - e for e in batch.event_ms])
         self.written += count.inserted
         self.commits += 1

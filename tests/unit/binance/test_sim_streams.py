@@ -14,26 +14,22 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from binance_cdc.binance.simulator.faults import Fault
-from binance_cdc.binance.simulator.market import MINUTE_MS, ManualClock, Market
+from binance_cdc.binance.simulator.market import MINUTE_MS, Market
 from binance_cdc.binance.simulator.server import SimulatorServer
 from binance_cdc.binance.simulator.streams import FOREIGN_STREAM, StreamServer
 
 
 @pytest.fixture
-def market(clock: ManualClock) -> Market:
-    market = Market(7, clock=clock, history_minutes=60)
-    for symbol in market.symbols:
-        market.set_trade_rate(symbol, 0)
-    return market
+def market(sim: SimulatorServer) -> Market:
+    """The conftest simulator's market, with no trades until a test starts them."""
+    for symbol in sim.market.symbols:
+        sim.market.set_trade_rate(symbol, 0)
+    return sim.market
 
 
 @pytest.fixture
-def rest(market: Market) -> Iterator[SimulatorServer]:
-    server = SimulatorServer(market).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def rest(sim: SimulatorServer, market: Market) -> SimulatorServer:
+    return sim
 
 
 @pytest.fixture
