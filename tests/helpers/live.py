@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -25,9 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 class LiveSim:
     """The simulator's REST and WebSocket fronts over one market on the real clock."""
 
-    def __init__(self, suffix: str) -> None:
+    def __init__(self, suffix: str, extra_symbols: int = 0) -> None:
         # No trades until the test says so: every trade is then one the writer could see.
-        self.market = Market(23, symbol_suffix=suffix, history_minutes=30, trade_rate_scale=0.0)
+        self.market = Market(23, symbol_suffix=suffix, history_minutes=30, trade_rate_scale=0.0,
+                             extra_symbols=extra_symbols)
         self.rest = SimulatorServer(self.market).start()
         self.streams = StreamServer(self.market, self.rest.faults).start()
         self.faults = self.rest.faults
@@ -56,9 +58,9 @@ class LiveSim:
 
 
 @contextlib.contextmanager
-def live_simulator(suffix: str, conn: Any) -> Iterator[LiveSim]:
+def live_simulator(suffix: str, conn: Any, extra_symbols: int = 0) -> Iterator[LiveSim]:
     """A :class:`LiveSim`; afterwards its symbols' progress rows are deleted."""
-    sim = LiveSim(suffix)
+    sim = LiveSim(suffix, extra_symbols)
     try:
         yield sim
     finally:
@@ -72,11 +74,12 @@ def live_simulator(suffix: str, conn: Any) -> Iterator[LiveSim]:
 class Writer:
     """`python -m binance_cdc trades live ...` as a user starts it; output in a file."""
 
-    def __init__(self, argv: list[str], log: Path) -> None:
+    def __init__(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
         with open(log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "binance_cdc", *argv], cwd=ROOT,
-                                         stdout=out, stderr=subprocess.STDOUT)
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         env={**os.environ, **(env or {})})
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

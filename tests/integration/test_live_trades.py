@@ -31,12 +31,14 @@ def live_sim(unique_name: str, db: Any) -> Iterator[LiveSim]:
 
 @pytest.fixture
 def start_writer(live_sim: LiveSim, tmp_path: Path) -> Iterator[Callable[..., Writer]]:
+    """start_writer(symbols, sim=live_sim, env={...}): the writer against a simulator."""
     started: list[Writer] = []
 
-    def start(symbols: list[str]) -> Writer:
-        writer = Writer(["trades", "live", "--base-url", live_sim.rest.url,
-                         "--ws-url", live_sim.streams.url, "--symbols", ",".join(symbols)],
-                        tmp_path / f"writer-{len(started)}.log")
+    def start(symbols: list[str], *, sim: LiveSim = live_sim,
+              env: dict[str, str] | None = None) -> Writer:
+        writer = Writer(["trades", "live", "--base-url", sim.rest.url,
+                         "--ws-url", sim.streams.url, "--symbols", ",".join(symbols)],
+                        tmp_path / f"writer-{len(started)}.log", env)
         started.append(writer)
         return writer
 
@@ -101,6 +103,32 @@ def test_malformed_unknown_and_bad_frames_are_counted_and_skipped(live_sim, star
     assert "skipped: malformed=2 unknown_stream=1" in out  # ...counted
     assert "repaired 1 trades" in out  # and the trade it carried came from REST instead
     assert exact(stored_rows(db, symbol)) == exact(live_sim.log_rows(symbol))
+
+
+def test_rotations_and_hundreds_of_streams_need_no_repair(unique_name, start_writer, db):
+    """Connections replaced before their lifetime ends and on serverShutdown (make before
+    break), 305 streams (the URL holds ~230, the rest SUBSCRIBEd): nothing to repair."""
+    with live_simulator(f"_{unique_name}", db.conn, extra_symbols=300) as sim:
+        symbols = list(sim.market.symbols)
+        writer = start_writer(symbols, sim=sim, env={"LIVE_CONNECTION_LIFETIME_S": "2.5",
+                                                     "LIVE_ROTATE_MARGIN_S": "0.5"})
+        sim.wait_connections(1)
+        deadline = time.monotonic() + 10
+        while sum(len(c.streams) for c in sim.streams.clients) < len(symbols):
+            assert time.monotonic() < deadline, "the SUBSCRIBE for the rest never came"
+            time.sleep(0.05)
+        sim.trade(1.0)  # 305 trades a second
+        time.sleep(2.5)
+        sim.faults.add(Fault("ws_shutdown", delay_s=2))
+        time.sleep(2.5)
+        sim.trade(0)
+        wait_all_stored(db, sim, symbols)
+        assert writer.stop() == 0
+        out = writer.output()
+        assert out.count("opening a replacement before closing this connection") >= 3, out
+        assert "the server announced a shutdown" in out
+        assert sim.rest.requests["/api/v3/historicalTrades"] == 0, out  # no hole at all
+        assert "reconnecting" not in out
 
 
 def test_an_unknown_symbol_stops_the_start_with_exit_2(live_sim, db):
