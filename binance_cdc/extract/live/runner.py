@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from binance_cdc.binance.client import BinanceClient
@@ -22,6 +23,7 @@ from binance_cdc.binance.websocket.messages import (
     Message, Reply, Shutdown, Skip, Trade, decode, split_streams, trade_stream,
 )
 from binance_cdc.binance.websocket.policy import AttemptLimiter, ReconnectBackoff
+from binance_cdc.datasets import RECENT_TRADES
 from binance_cdc.errors import BinanceApiError, ConfigError, StoreError
 from binance_cdc.extract.live import progress
 from binance_cdc.extract.live.repair import Repair, repair
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 URL_CHARS = 4000
 """Stream names per connection URL (servers cap the request line; the rest is SUBSCRIBEd)."""
+_ID = RECENT_TRADES.column_names.index("trade_id")
 STATS_INTERVAL_S = 10.0
 SKIPS_LOGGED_PER_INTERVAL = 10
 REPAIR_IDLE_S = 0.05
@@ -116,7 +119,11 @@ class LiveWriter:
         self.sink = TradeSink(store, self.tracker)
         self.stats = LiveStats()
         self.subscribed = {trade_stream(s): s for s in symbols}
+        self.feeds: list[StreamFeed] = []
         self._skips_logged = 0
+        self._stop = asyncio.Event()  # the loop's view of ``stop``
+        self._wake = asyncio.Event()  # a full batch is waiting, or the run is draining
+        self._draining = False
 
     # -- frames ---------------------------------------------------------------------------
     def on_frame(self, frame: str | bytes) -> Message:
@@ -148,22 +155,17 @@ class LiveWriter:
 
     # -- the run ---------------------------------------------------------------------------
     async def run(self) -> LiveStats:
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._draining = False
         attempts = AttemptLimiter(self.live.max_connections_per_5m)
         streams = list(self.subscribed)
-        feeds = []
         for i, (in_url, batches) in enumerate(split_streams(
                 streams, self.live.streams_per_connection, URL_CHARS)):
             symbols = [self.subscribed[s] for s in in_url + [x for b in batches for x in b]]
-            feeds.append(StreamFeed(
+            self.feeds.append(StreamFeed(
                 self.live, f"connection {i + 1}", in_url, batches, on_frame=self.on_frame,
                 on_connected=self._connected_callback(symbols), attempts=attempts,
                 backoff=ReconnectBackoff(self.live.reconnect_base_s, self.live.reconnect_max_s),
                 stop=self._stop))
-        self.feeds = feeds
-        producers = [asyncio.create_task(f.run(), name=f.name) for f in feeds]
+        producers = [asyncio.create_task(f.run(), name=f.name) for f in self.feeds]
         producers += [asyncio.create_task(self._repair_loop(), name="repair"),
                       asyncio.create_task(self._stats_loop(), name="stats")]
         flusher = asyncio.create_task(self._flush_loop(), name="flush")
@@ -185,7 +187,7 @@ class LiveWriter:
         error = error or next((t.exception() for t in [*producers, flusher]
                                if t.done() and not t.cancelled() and t.exception()), None)
         self.stats.written, self.stats.commits = self.sink.written, self.sink.commits
-        self.stats.latencies_ms = self.sink.latency.samples
+        self.stats.latencies_ms = self.sink.latency.samples.tolist()
         log.info("live trades stopped: %s", self.stats.line())
         if error is not None:
             raise error
@@ -194,7 +196,7 @@ class LiveWriter:
                              "the next start repairs them from /historicalTrades")
         return self.stats
 
-    def _connected_callback(self, symbols: list[str]):  # noqa: ANN202
+    def _connected_callback(self, symbols: list[str]) -> Callable[[bool], None]:
         def connected(continuous: bool) -> None:
             if not continuous:
                 self.tracker.connected(symbols)
@@ -263,7 +265,7 @@ class LiveWriter:
         track = self.tracker[result.symbol]
         fresh = 0
         for row in result.rows:
-            if track.accept(row[1], now):  # type: ignore[arg-type]  # trade_id
+            if track.accept(row[_ID], now):  # type: ignore[arg-type]
                 self.sink.add(row, None, now)
                 fresh += 1
         self.stats.repaired += fresh
@@ -284,14 +286,12 @@ class LiveWriter:
         self.sink.touch(now)
 
     async def _stats_loop(self) -> None:
-        reported = 0
         while not self._stop.is_set():
             try:
                 await asyncio.wait_for(self._stop.wait(), STATS_INTERVAL_S)
             except TimeoutError:
                 pass
-            samples = self.sink.latency.samples[reported:]
-            reported += len(samples)
+            samples = self.sink.latency.take_recent()
             self._skips_logged = 0
             self.stats.written, self.stats.commits = self.sink.written, self.sink.commits
             latency = ""

@@ -14,6 +14,7 @@ put back with :meth:`TradeSink.restore` and tried again.
 from __future__ import annotations
 
 import time
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -37,14 +38,21 @@ class Batch:
 
 @dataclass
 class LatencyLog:
-    """Event time -> Postgres commit, in ms, of every streamed trade (bounded)."""
+    """Event time -> Postgres commit, in ms, of the streamed trades: all of a run (up to
+    ``limit``, compactly) and those since the last :meth:`take_recent` (the periodic log)."""
 
-    limit: int = 1_000_000
-    samples: list[int] = field(default_factory=list)
+    limit: int = 2_000_000
+    samples: array[int] = field(default_factory=lambda: array("l"))
+    recent: list[int] = field(default_factory=list)
 
     def add(self, values: list[int]) -> None:
         room = self.limit - len(self.samples)
         self.samples.extend(values[:room] if room < len(values) else values)
+        self.recent.extend(values)
+
+    def take_recent(self) -> list[int]:
+        taken, self.recent = self.recent, []
+        return taken
 
 
 class TradeSink:
