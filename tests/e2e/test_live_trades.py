@@ -48,7 +48,8 @@ def test_live_trades_reach_recent_trades_and_trades_by_day(
         if writer.proc.poll() is None:
             writer.kill()
 
-    result = verify_until(settings, ["recent_trades"], symbols=symbols, wait_s=120)
+    # A stream that starts from the beginning of a long topic needs a while to get here.
+    result = verify_until(settings, ["recent_trades"], symbols=symbols, wait_s=300)
     assert result.matches, result
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
         for symbol in symbols:
