@@ -24,10 +24,12 @@ from binance_cdc.datasets import RECENT_TRADES
 from binance_cdc.errors import PayloadError
 
 TRADE_SUFFIX = "@trade"
+TRADE_FIELDS = ("s", "t", "p", "q", "T", "m", "E")
 QUOTE_PLACES = Decimal("1E-8")
 """REST's quoteQty is a str-num with 8 decimals; the stream has no quote field, so it is
 price x qty at that precision (exact for every symbol whose tick x step has <= 8 decimals)."""
 TEXT_IN_LOG = 300
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # numbers never pass through a float
 
 
 def trade_stream(symbol: str) -> str:
@@ -116,7 +118,7 @@ def decode(text: str | bytes, subscribed: dict[str, str]) -> Message:
         text = text.decode("utf-8", errors="replace")
     shown = text if len(text) <= TEXT_IN_LOG else text[:TEXT_IN_LOG] + "..."
     try:
-        body = json.loads(text, parse_float=Decimal)
+        body = _DECODER.decode(text)
     except ValueError as exc:
         return Skip("malformed", f"not JSON ({exc})", shown)
     if not isinstance(body, dict):
@@ -156,29 +158,27 @@ def _event(stream: object, data: object, subscribed: dict[str, str], shown: str)
 def trade(symbol: str, data: dict[str, Any]) -> Trade:
     """A ``<symbol>@trade`` payload -> :class:`Trade`; raises PayloadError naming the field."""
     where = Where(f"{symbol.lower()}{TRADE_SUFFIX}", symbol)
+    missing = [key for key in TRADE_FIELDS if key not in data]
+    if missing:
+        raise where.fail(missing[0], "field is missing")
 
-    def field(key: str) -> Any:
-        if key not in data:
-            raise where.fail(key, "field is missing")
-        return data[key]
-
-    named = symbol_of(field("s"), where, "s")
+    named = symbol_of(data["s"], where, "s")
     if named != symbol:
         raise where.fail("s", f"trade for {named!r} on the stream of {symbol!r}")
-    price = decimal_of(field("p"), where, "p")
-    qty = decimal_of(field("q"), where, "q")
+    price = decimal_of(data["p"], where, "p")
+    qty = decimal_of(data["q"], where, "q")
     with localcontext() as ctx:
         ctx.prec = 60
         quote = (price * qty).quantize(QUOTE_PLACES)
-    trade_id = int_of(field("t"), where, "t")
-    return Trade(symbol, trade_id, int_of(field("E"), where, "E"), row(RECENT_TRADES, {
+    trade_id = int_of(data["t"], where, "t")
+    return Trade(symbol, trade_id, int_of(data["E"], where, "E"), row(RECENT_TRADES, {
         "symbol": symbol,
         "trade_id": trade_id,
         "price": price,
         "qty": qty,
         "quote_qty": quote,
-        "trade_time": time_of(field("T"), where, "T"),
-        "is_buyer_maker": bool_of(field("m"), where, "m"),
+        "trade_time": time_of(data["T"], where, "T"),
+        "is_buyer_maker": bool_of(data["m"], where, "m"),
         # Documented as "Ignore"; older docs called it "was the trade the best price
         # match", which REST returns as isBestMatch (true on Spot).
         "is_best_match": bool_of(data.get("M", True), where, "M"),
