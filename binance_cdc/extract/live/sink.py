@@ -2,13 +2,13 @@
 
 :meth:`TradeSink.add` queues a row (from the stream, or from a REST repair);
 :meth:`TradeSink.wait_s` says when the oldest queued row has waited
-LIVE_FLUSH_INTERVAL_S (less the time a commit takes) or LIVE_BATCH_ROWS
-are waiting; :meth:`TradeSink.cut`
-takes the batch and the tracker's progress, and :meth:`TradeSink.write` (run
-in a worker thread) commits both in one transaction, inserting with
-``ON CONFLICT DO NOTHING``: a trade already present (REST backfill, a replay)
-is not touched, so Debezium sees no second change for it. A failed write is
-put back with :meth:`TradeSink.restore` and tried again.
+LIVE_FLUSH_INTERVAL_S (less the time a commit takes) or LIVE_BATCH_ROWS are
+waiting; :meth:`TradeSink.cut` takes the batch and the tracker's progress, and
+:meth:`TradeSink.write` (in a worker thread) commits both in one transaction.
+Rows are inserted with ``ON CONFLICT DO NOTHING`` (the tracker already dropped
+the duplicates within a batch): a trade already present (REST backfill, a
+replay) is not touched, so Debezium sees no second change for it. A failed
+write is put back with :meth:`TradeSink.restore` and tried again.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from binance_cdc.datasets import RECENT_TRADES
 from binance_cdc.extract.live import progress
 from binance_cdc.extract.live.tracker import Gap, Tracker
-from binance_cdc.postgres.store import PostgresStore, WriteCount, copy_upsert
+from binance_cdc.postgres.store import PostgresStore, WriteCount, copy_insert_new
 
 Progress = dict[str, tuple[int, list[Gap]]]
 RECENT_COMMITS = 10
@@ -119,7 +119,7 @@ class TradeSink:
         """Commit ``batch`` in one transaction (worker thread); record its latencies."""
         started = time.monotonic()
         with self.store.transaction() as cur:
-            count = copy_upsert(cur, self.table, RECENT_TRADES, batch.rows, on_conflict="nothing")
+            count = copy_insert_new(cur, self.table, RECENT_TRADES, batch.rows)
             progress.save(cur, self.store, [(s, last, gaps)
                                             for s, (last, gaps) in batch.progress.items()])
         committed_ms = time.time_ns() // 1_000_000
