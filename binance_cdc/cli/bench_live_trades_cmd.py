@@ -30,6 +30,7 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from binance_cdc.bench.live_trades import run_step
 
+    load_before = os.getloadavg()
     steps = [run_step(settings, f"{rate:,.0f}/s", rate, args.duration)
              for rate in (float(r) for r in args.rates.split(",") if r.strip())]
     if args.cassandra_rate:
@@ -38,13 +39,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     output = args.output or (settings.stack.home / "bench" /
                              f"live-trades-{time.strftime('%Y%m%d-%H%M%S')}.json")
     output.parent.mkdir(parents=True, exist_ok=True)
+    load = f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
     output.write_text(json.dumps({
-        "machine": f"{os.cpu_count()} cores", "flush_interval_s": settings.live.flush_interval_s,
+        "machine": f"{os.cpu_count()} cores", "load": load,
+        "flush_interval_s": settings.live.flush_interval_s,
         "batch_rows": settings.live.batch_rows, "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         "steps": [s.to_dict() for s in steps]}, indent=2) + "\n")
     print(f"live trades: simulator WebSocket -> writer -> PostgreSQL, {args.duration:.0f}s per "
           f"step, flush {settings.live.flush_interval_s * 1000:.0f} ms or "
-          f"{settings.live.batch_rows} rows")
+          f"{settings.live.batch_rows} rows; {os.cpu_count()} cores, {load}")
     print("| load | trades | stored/s | drain s | event->PG p50 ms | p99 ms | max ms | commits "
           "| writer CPU | repaired |\n|---|---|---|---|---|---|---|---|---|---|")
     for s in steps:
