@@ -14,7 +14,9 @@ import functools
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from binance_cdc.errors import ConfigError
@@ -350,6 +352,13 @@ class LiveTradesSettings(BaseSettings):
     """Pause before asking /historicalTrades again for ids it did not return yet."""
     gap_max_attempts: int = 5
     """Attempts after which ids /historicalTrades still lacks are recorded as known gaps."""
+
+    @model_validator(mode="after")
+    def _rotation_before_the_cut(self) -> LiveTradesSettings:
+        if self.rotate_margin_s >= self.connection_lifetime_s:
+            raise ValueError(f"LIVE_ROTATE_MARGIN_S ({self.rotate_margin_s}) must be shorter "
+                             f"than LIVE_CONNECTION_LIFETIME_S ({self.connection_lifetime_s})")
+        return self
 
     @property
     def streams_url(self) -> str:
