@@ -83,11 +83,11 @@ def extract(ctx: Context) -> Outcome:
             if left:
                 open_gaps[symbol] = left
                 log.warning("recent_trades %s: trade ids %s not backfilled yet (page or weight "
-                            "budget spent); the next poll retries", symbol, _ranges(left))
+                            "budget spent); the next poll retries", symbol, format_ranges(left))
             if lost:
                 unavailable[symbol] = lost
                 log.warning("recent_trades %s: the exchange returned no trades with ids %s",
-                            symbol, _ranges(lost))
+                            symbol, format_ranges(lost))
             rows = extra + rows
         return rows
 
@@ -103,7 +103,8 @@ def extract(ctx: Context) -> Outcome:
     return outcome
 
 
-def _ranges(gaps: list[Gap]) -> str:
+def format_ranges(gaps: list[Gap]) -> str:
+    """``[(1, 3), (7, 7)]`` -> ``1..3, 7..7`` (log lines)."""
     return ", ".join(f"{a}..{b}" for a, b in gaps)
 
 

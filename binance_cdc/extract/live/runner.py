@@ -30,6 +30,7 @@ from binance_cdc.extract.live.repair import Repair, repair
 from binance_cdc.extract.live.sink import TradeSink
 from binance_cdc.extract.live.tracker import Tracker
 from binance_cdc.extract.runner import StopRequested, stop_on_signals
+from binance_cdc.extract.trades import format_ranges
 from binance_cdc.extract.symbols import SymbolRegistry
 from binance_cdc.postgres.store import PostgresStore
 from binance_cdc.settings import Settings
@@ -272,13 +273,13 @@ class LiveWriter:
         if result.absent:
             track.mark_absent(result.absent, now)
             log.warning("%s: the exchange has no trades with ids %s; recorded as known gaps",
-                        result.symbol, _ranges(result.absent))
+                        result.symbol, format_ranges(result.absent))
         given_up = track.repaired(caught_up=result.caught_up, not_yet=result.not_yet,
                                   short=result.short, now=now, retry_s=self.live.gap_retry_s,
                                   max_attempts=self.live.gap_max_attempts)
         if given_up:
             log.warning("%s: /historicalTrades still lacks trade ids %s after %d attempts; "
-                        "recorded as known gaps", result.symbol, _ranges(given_up),
+                        "recorded as known gaps", result.symbol, format_ranges(given_up),
                         self.live.gap_max_attempts)
         self.stats.known_gaps += len(result.absent) + len(given_up)
         if fresh:
@@ -302,7 +303,3 @@ class LiveWriter:
             log.info("live trades: %s connections=%d drops=%d%s", self.stats.line(),
                      sum(f.connects for f in self.feeds), sum(f.drops for f in self.feeds),
                      latency)
-
-
-def _ranges(gaps: list[tuple[int, int]]) -> str:
-    return ", ".join(f"{a}..{b}" for a, b in gaps)
