@@ -1,4 +1,4 @@
-"""Run the Binance extractor: ``python extraction_script.py [--once] [--symbols ...]``.
+"""Run the Binance extractor: ``python extraction_script.py [--once | --live-trades] [--symbols ...]``.
 
 The same as ``binance-cdc extract``; ``--debug`` may come anywhere.
 """

@@ -6,13 +6,14 @@ file and the likely fix; ``on_step`` reports progress to the CLI.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 
 from binance_cdc.errors import BinanceCdcError, StackError
 from binance_cdc.settings import Settings
-from binance_cdc.stack.apps import simulator_app, stream_app
+from binance_cdc.stack.apps import live_trades_app, simulator_app, stream_app
 from binance_cdc.stack.ports import port_open
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,36 @@ def run_demo(settings: Settings, *, live: bool = False, on_step: Step = lambda s
     if not result.matches:
         raise StepFailed("verify", f"replication did not catch up: {result}", str(stream.log_file),
                          "is the stream job running? `binance-cdc status`")
+    if not live:
+        writer = live_trades_app(settings, DEMO_SYMBOLS)
+        on_step(f"streaming live trades from the simulator's WebSocket into Postgres (log "
+                f"{writer.log_file}); waiting for them in Cassandra's trades_by_day")
+        since = dt.datetime.now(dt.timezone.utc)
+        writer.start()
+        _wait(lambda: _live_trade_in_cassandra(settings, since), wait_s, "live trades",
+              str(writer.log_file), "read the writer's log; is SIMULATOR_WS_PORT reachable?")
     return {"verify": result, "symbols": run_settings.binance.symbols}
+
+
+def _live_trade_in_cassandra(settings: Settings, since: dt.datetime) -> bool:
+    """A BTCUSDT trade newer than ``since`` is in trades_by_day."""
+    from binance_cdc.sink.connection import cassandra_session
+
+    cass = settings.cassandra
+    with cassandra_session(cass, keyspace=cass.keyspace) as session:
+        row = session.execute(  # type: ignore[attr-defined]
+            "SELECT trade_time FROM trades_by_day WHERE symbol = 'BTCUSDT' AND trade_date = %s "
+            "LIMIT 1", (since.date(),)).one()
+    return row is not None and row.trade_time.replace(tzinfo=dt.timezone.utc) >= since
 
 
 def stop_all(settings: Settings) -> list[str]:
     """Stop the demo's processes and then the stack; return what was stopped."""
     from binance_cdc.stack.launcher import Stack
 
-    stopped = [app.name for app in (stream_app(settings), simulator_app(settings)) if app.stop()]
+    apps = (live_trades_app(settings, DEMO_SYMBOLS), stream_app(settings),
+            simulator_app(settings))
+    stopped = [app.name for app in apps if app.stop()]
     return stopped + Stack(settings).down()
 
 

@@ -16,7 +16,8 @@ place and chain the original (``raise ... from exc``).
     │   ├── IpBannedError           418: stop calling until the ban lifts
     │   ├── UnknownSymbolError      -1121: symbol not listed
     │   ├── BinanceServerError      5xx / connection trouble          (retryable)
-    │   └── PayloadError            a response that is not what the API documents
+    │   ├── PayloadError            a response that is not what the API documents
+    │   └── StreamConnectionError   a WebSocket stream refused or dropped us (retryable)
     ├── StoreError                  PostgreSQL
     ├── ConnectError                Kafka Connect REST / the Debezium connector
     │   └── ConnectorFailedError    the connector or a task is FAILED (trace + likely cause)
@@ -132,6 +133,12 @@ class PayloadError(BinanceApiError):
         self.endpoint = endpoint
         self.symbol = symbol
         self.field = field
+
+
+class StreamConnectionError(BinanceApiError):
+    """A WebSocket market stream could not be opened, or was closed under us."""
+
+    retryable = True
 
 
 class StoreError(BinanceCdcError):

@@ -14,7 +14,9 @@ import functools
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from binance_cdc.errors import ConfigError
@@ -310,6 +312,59 @@ class ExtractSettings(BaseSettings):
     _split = field_validator("datasets", "kline_intervals", mode="before")(_split_list)
 
 
+class LiveTradesSettings(BaseSettings):
+    """The live trade writer: Binance's WebSocket trade streams into recent_trades.
+
+    Connection defaults are Binance's documented limits for Spot market streams
+    (developers.binance.com, "WebSocket Streams for Binance", General WSS
+    information and WebSocket Limits).
+    """
+
+    model_config = _section("LIVE_")
+
+    ws_url: str = "wss://stream.binance.com:9443"
+    """WebSocket base URL (combined streams at /stream); the simulator's is ws://127.0.0.1:8766."""
+    flush_interval_s: float = 0.25
+    """A received trade is committed to Postgres at most this long after it arrived."""
+    batch_rows: int = 1000
+    """Commit as soon as this many trades are waiting, even before LIVE_FLUSH_INTERVAL_S."""
+    ping_interval_s: float = 20.0
+    """Our keepalive ping; Binance pings every 20 s (our pong answers it automatically)."""
+    ping_timeout_s: float = 60.0
+    """Drop a connection whose pong is this late; Binance disconnects after 1 minute without one."""
+    connection_lifetime_s: float = 86400.0
+    """Binance closes every connection at the 24-hour mark."""
+    rotate_margin_s: float = 3600.0
+    """Open a replacement connection this long before LIVE_CONNECTION_LIFETIME_S and switch over."""
+    reconnect_base_s: float = 0.5
+    """Longest wait before the first reconnect (full jitter: uniform in 0..this); doubles per failure."""
+    reconnect_max_s: float = 60.0
+    """Longest wait between two reconnect attempts."""
+    max_connections_per_5m: int = 300
+    """Connection attempts allowed per 5 minutes per IP (Binance: 300)."""
+    streams_per_connection: int = Field(1024, ge=1, le=1024)
+    """Streams one connection carries (Binance: at most 1024); more symbols open more connections."""
+    max_messages_per_s: float = Field(5.0, gt=0)
+    """Messages we may send per second per connection (Binance: 5, pings and pongs included)."""
+    gap_grace_s: float = 0.5
+    """How long a hole in a symbol's trade ids may wait for late trades before REST repairs it."""
+    gap_retry_s: float = 2.0
+    """Pause before asking /historicalTrades again for ids it did not return yet."""
+    gap_max_attempts: int = 5
+    """Attempts after which ids /historicalTrades still lacks are recorded as known gaps."""
+
+    @model_validator(mode="after")
+    def _rotation_before_the_cut(self) -> LiveTradesSettings:
+        if self.rotate_margin_s >= self.connection_lifetime_s:
+            raise ValueError(f"LIVE_ROTATE_MARGIN_S ({self.rotate_margin_s}) must be shorter "
+                             f"than LIVE_CONNECTION_LIFETIME_S ({self.connection_lifetime_s})")
+        return self
+
+    @property
+    def streams_url(self) -> str:
+        return self.ws_url.rstrip("/") + "/stream"
+
+
 class SimulatorSettings(BaseSettings):
     """The local exchange simulator."""
 
@@ -327,10 +382,18 @@ class SimulatorSettings(BaseSettings):
     """Multiplies every symbol's trades per second."""
     weight_limit: int = 6000
     """Request weight per minute before the simulator answers 429 (then 418)."""
+    ws_port: int = 8766
+    """Port of the simulator's WebSocket streams (/ws/<stream>, /stream?streams=...)."""
+    ws_lifetime_s: float = 86400.0
+    """The simulator closes each WebSocket connection after this long (Binance: 24 h)."""
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.ws_port}"
 
 
 class MetricsSettings(BaseSettings):
@@ -399,6 +462,7 @@ class Settings(BaseModel):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     binance: BinanceSettings = Field(default_factory=BinanceSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    live: LiveTradesSettings = Field(default_factory=LiveTradesSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)

@@ -14,6 +14,7 @@ BENCH_MODULES = (
     "binance_cdc.cli.bench_capture_cmd",
     "binance_cdc.cli.bench_pipeline_cmd",
     "binance_cdc.cli.bench_verify_cmd",
+    "binance_cdc.cli.bench_live_trades_cmd",
 )
 
 

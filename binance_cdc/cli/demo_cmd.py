@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 
 from binance_cdc.settings import Settings
@@ -17,6 +18,9 @@ SHOWCASE = (
      "ORDER BY price DESC LIMIT 5"),
     ("Order book of BTCUSDT: best 5 asks",
      "SELECT price, quantity FROM order_book WHERE symbol = 'BTCUSDT' AND side = 'ask' LIMIT 5"),
+    ("Live trades of BTCUSDT today, newest first (WebSocket -> Postgres -> Cassandra)",
+     "SELECT trade_time, trade_id, price, qty, written_at FROM trades_by_day "
+     "WHERE symbol = 'BTCUSDT' AND trade_date = '{today}' LIMIT 5"),
 )
 
 NEXT_STEPS = """\
@@ -26,6 +30,7 @@ Everything is still running. Look further:
   {prometheus}/alerts{pad}Prometheus: every stage's metrics, the alerts
   binance-cdc verify                              Postgres vs Cassandra, row for row
   python extraction_script.py --base-url {sim}    keep extracting (Ctrl-C stops)
+  tail -f {live_log}     live trades keep streaming in
   binance-cdc consume binance.binance.latest_prices --from-beginning -n 5
 Stop everything with `make stop` (or `binance-cdc stop`)."""
 
@@ -61,7 +66,8 @@ def run_demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
     cass = settings.cassandra
     with cassandra_session(cass, keyspace=cass.keyspace) as session:
         for title, cql in SHOWCASE:
-            cql = cql.format(symbols=", ".join(f"'{s}'" for s in outcome["symbols"]))
+            cql = cql.format(symbols=", ".join(f"'{s}'" for s in outcome["symbols"]),
+                             today=dt.datetime.now(dt.timezone.utc).date())
             rows = list(session.execute(cql))
             print(f"{title}:\n  cqlsh> {cql};")
             for row in rows:
@@ -69,7 +75,8 @@ def run_demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
             print()
     prometheus = settings.prometheus.url
     print(NEXT_STEPS.format(host=cass.host, port=cass.port, sim=settings.simulator.url,
-                            prometheus=prometheus, pad=" " * max(1, 41 - len(prometheus))))
+                            prometheus=prometheus, pad=" " * max(1, 41 - len(prometheus)),
+                            live_log=settings.stack.logs_dir / "live-trades.log"))
     return 0
 
 

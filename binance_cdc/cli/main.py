@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.demo_cmd",
     "binance_cdc.cli.drill_cmd",
     "binance_cdc.cli.extract_cmd",
+    "binance_cdc.cli.trades_cmd",
     "binance_cdc.cli.simulator_cmd",
     "binance_cdc.cli.bench_cmd",
     "binance_cdc.cli.verify_cmd",
@@ -60,7 +61,7 @@ def configure_logging(debug: bool) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    for noisy in ("urllib3", "cassandra", "py4j", "kafka"):
+    for noisy in ("urllib3", "cassandra", "py4j", "kafka", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

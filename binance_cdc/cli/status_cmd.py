@@ -11,6 +11,7 @@ from binance_cdc.observe.report import CassandraSection, StatusReport
 from binance_cdc.observe.status import collect_status
 from binance_cdc.settings import Settings
 
+LIVE_ROWS = 20
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -151,6 +152,18 @@ def _extraction(report: StatusReport) -> list[str]:
                      f"{run.rows_inserted:>6} {run.rows_updated:>6} {run.rows_deleted:>6} "
                      f"{run.requests:>5} {run.weight_used:>6}"
                      + (f"  error: {run.error}" if run.error else ""))
+    if section.live:
+        lines.append(f"  live trades: {'symbol':<20} {'last complete id':>16}  {'updated':<22} "
+                     "known gaps")
+    # Symbols with known gaps first, then the most recently updated (all of them in --json).
+    shown = sorted(section.live, key=lambda p: (not p.known_gaps, -p.updated_at.timestamp()))
+    for p in shown[:LIVE_ROWS]:
+        gaps = ", ".join(f"{a}..{b}" for a, b in p.known_gaps[:5]) or "none"
+        more = f" (+{len(p.known_gaps) - 5} more)" if len(p.known_gaps) > 5 else ""
+        lines.append(f"               {p.symbol:<20} {p.last_complete_id:>16}  "
+                     f"{_ago(p.updated_at, report.collected_at):<22} {gaps}{more}")
+    if len(shown) > LIVE_ROWS:
+        lines.append(f"               ... {len(shown) - LIVE_ROWS} more symbols (--json lists all)")
     return lines
 
 

@@ -147,7 +147,8 @@ class Extractor:
 
 
 @contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def stop_on_signals(stop: threading.Event,
+                    then: str = "stopping after the current dataset") -> Iterator[None]:
     """SIGINT/SIGTERM set ``stop`` (a second SIGINT interrupts at once); main thread only."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -156,7 +157,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        log.info("%s received: stopping after the current dataset", signal.Signals(signum).name)
+        log.info("%s received: %s", signal.Signals(signum).name, then)
         stop.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import bisect
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
 
+from binance_cdc.binance.client import BinanceClient
 from binance_cdc.binance.parse import trade_rows
 from binance_cdc.binance.weights import request_weight
 from binance_cdc.datasets import RECENT_TRADES
@@ -81,11 +83,11 @@ def extract(ctx: Context) -> Outcome:
             if left:
                 open_gaps[symbol] = left
                 log.warning("recent_trades %s: trade ids %s not backfilled yet (page or weight "
-                            "budget spent); the next poll retries", symbol, _ranges(left))
+                            "budget spent); the next poll retries", symbol, format_ranges(left))
             if lost:
                 unavailable[symbol] = lost
                 log.warning("recent_trades %s: the exchange returned no trades with ids %s",
-                            symbol, _ranges(lost))
+                            symbol, format_ranges(lost))
             rows = extra + rows
         return rows
 
@@ -101,41 +103,77 @@ def extract(ctx: Context) -> Outcome:
     return outcome
 
 
-def _ranges(gaps: list[Gap]) -> str:
+def format_ranges(gaps: list[Gap]) -> str:
+    """``[(1, 3), (7, 7)]`` -> ``1..3, 7..7`` (log lines)."""
     return ", ".join(f"{a}..{b}" for a, b in gaps)
+
+
+@dataclass
+class RangeFetch:
+    """What /historicalTrades returned for one id range, page by page."""
+
+    rows: list[tuple[object, ...]] = field(default_factory=list)
+    absent: list[Gap] = field(default_factory=list)
+    """Ids a page skipped over: the exchange returned a later id instead (no such trade)."""
+    next_id: int = 0
+    """The first id not covered yet (past the range's end when done)."""
+    exhausted: bool = False
+    """The exchange has no trade from ``next_id`` on (yet): an empty or short page."""
+    pages: int = 0
+
+
+def fetch_range(client: BinanceClient, symbol: str, low: int, high: int | None, *, limit: int,
+                max_pages: int) -> RangeFetch:
+    """Trades ``low..high`` (``high`` None: up to the newest) from /historicalTrades?fromId=.
+
+    Stops early when ``max_pages`` are spent or the weight budget has no room for
+    another page, leaving ``next_id`` for a later call.
+    """
+    limit = max(1, min(limit, 1000))
+    cost = request_weight(HISTORICAL)
+    result = RangeFetch(next_id=low)
+    while (high is None or result.next_id <= high) and result.pages < max_pages:
+        if client.budget.headroom() < cost:
+            break
+        from_id = result.next_id
+        page: Any = client.historical_trades(symbol, from_id, limit)
+        result.pages += 1
+        rows = trade_rows(symbol, page, endpoint=HISTORICAL)
+        if not rows:
+            result.exhausted = True
+            break
+        last = int(rows[-1][_ID])  # type: ignore[call-overload]
+        end = last if high is None else min(last, high)
+        inside = [r for r in rows if from_id <= r[_ID] <= end]  # type: ignore[operator]
+        result.absent += remaining_gaps([(from_id, end)],
+                                        {int(r[_ID]) for r in inside})  # type: ignore[call-overload]
+        result.rows += inside
+        result.next_id = max(last + 1, from_id + 1)
+        if len(rows) < limit and (high is None or result.next_id <= high):
+            result.exhausted = True
+            break
+    return result
 
 
 def _backfill(ctx: Context, symbol: str,
               gaps: list[Gap]) -> tuple[list[tuple[object, ...]], list[Gap], list[Gap]]:
     """Trades inside ``gaps`` from /historicalTrades, within the page and weight budget.
 
-    Returns the rows, the gaps left for the next poll (budget spent) and the ids a
-    page skipped over (the exchange has no such trade; never retried).
+    Returns the rows, the gaps left for the next poll (budget spent) and the ids
+    the exchange does not have (skipped over, or past its newest trade; never retried).
     """
-    limit = max(1, min(ctx.settings.historical_trades_limit, 1000))
-    cost = request_weight(HISTORICAL)
-    pages = 0
+    pages_left = ctx.settings.backfill_max_pages
     out: list[tuple[object, ...]] = []
     left: list[Gap] = []
     lost: list[Gap] = []
     for low, high in gaps:
-        from_id = low
-        while from_id <= high:
-            if pages >= ctx.settings.backfill_max_pages or ctx.client.budget.headroom() < cost:
-                left.append((from_id, high))
-                break
-            page: Any = ctx.client.historical_trades(symbol, from_id, limit)
-            pages += 1
-            rows = trade_rows(symbol, page, endpoint=HISTORICAL)
-            if not rows:
-                lost.append((from_id, high))
-                break
-            last = int(rows[-1][_ID])  # type: ignore[call-overload]
-            inside = [r for r in rows if from_id <= r[_ID] <= high]  # type: ignore[operator]
-            lost += remaining_gaps([(from_id, min(last, high))],
-                                   {int(r[_ID]) for r in inside})  # type: ignore[call-overload]
-            out += inside
-            from_id = max(last + 1, from_id + 1)
+        fetched = fetch_range(ctx.client, symbol, low, high,
+                              limit=ctx.settings.historical_trades_limit, max_pages=pages_left)
+        pages_left -= fetched.pages
+        out += fetched.rows
+        lost += fetched.absent
+        if fetched.next_id <= high:
+            (lost if fetched.exhausted else left).append((fetched.next_id, high))
     return out, left, lost
 
 

@@ -114,9 +114,22 @@ class ExtractionRun:
 
 
 @dataclass
+class LiveProgress:
+    """The live trade writer's progress on one symbol (binance.live_trade_progress)."""
+
+    symbol: str
+    last_complete_id: int
+    known_gaps: list[list[int]]
+    """[low, high] id ranges the exchange does not have."""
+    updated_at: dt.datetime
+
+
+@dataclass
 class ExtractionSection:
     runs: list[ExtractionRun] = field(default_factory=list)
     """The newest run of each dataset that has one."""
+    live: list[LiveProgress] = field(default_factory=list)
+    """Per symbol, the live trade writer's last complete id and known gaps."""
     error: str | None = None
 
 

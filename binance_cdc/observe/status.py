@@ -25,6 +25,7 @@ from binance_cdc.observe.report import (
     CdcSection,
     ExtractionRun,
     ExtractionSection,
+    LiveProgress,
     MicroBatch,
     ServiceRow,
     ServicesSection,
@@ -190,7 +191,14 @@ def extraction_section(settings: Settings) -> ExtractionSection:
                 f"FROM {pg.schema_name}.extraction_runs "  # noqa: S608
                 "WHERE dataset = ANY(%s) ORDER BY dataset, started_at DESC",
                 (list(DATASETS),)).fetchall()
+            live_table = f"{pg.schema_name}.live_trade_progress"
+            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (live_table,)).fetchone()
+            live = conn.execute(  # none before the live writer first ran
+                "SELECT symbol, last_complete_id, known_gaps, updated_at "
+                f"FROM {live_table} ORDER BY symbol"  # noqa: S608
+            ).fetchall() if exists and exists[0] else []
     except psycopg.Error as exc:
         raise StoreError(f"cannot read {pg.schema_name}.extraction_runs at {pg.host}:{pg.port}: "
                          f"{exc}".strip(), retryable=True) from exc
-    return ExtractionSection([ExtractionRun(*row) for row in rows])
+    return ExtractionSection([ExtractionRun(*row) for row in rows],
+                             [LiveProgress(*row) for row in live])

@@ -33,6 +33,7 @@ STEPS = (
     SqlStep("01_roles.sql", as_admin=True, on_app_database=False),
     SqlStep("02_schema.sql", as_admin=False, on_app_database=True),
     SqlStep("03_replication.sql", as_admin=False, on_app_database=True),
+    SqlStep("04_live_trades.sql", as_admin=False, on_app_database=True),
 )
 
 

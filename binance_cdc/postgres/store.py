@@ -9,6 +9,8 @@ caller writes a whole dataset atomically or not at all:
   ``INSERT ... SELECT ... ON CONFLICT`` that inserts new keys and updates
   existing ones only when a value really changed (``IS DISTINCT FROM``), so
   re-polls produce no no-op updates for CDC to ship.
+* :func:`copy_insert_new` — the same staging, inserting only new keys (insert-only
+  writers whose batches hold distinct keys).
 * :func:`update_rows` / :func:`delete_keys` — pipelined ``executemany``.
 """
 
@@ -123,13 +125,7 @@ def copy_upsert(cur: psycopg.Cursor[Any], table: sql.Composable, dataset: Datase
     if not rows:
         return WriteCount()
     names = dataset.column_names
-    stage = sql.Identifier(f"_stage_{dataset.name}")
-    cur.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) "
-                        "ON COMMIT DELETE ROWS").format(stage, table))
-    cur.execute(sql.SQL("TRUNCATE {}").format(stage))
-    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, _cols(names))) as copy:
-        for r in rows:
-            copy.write_row(r)
+    stage = _stage(cur, table, dataset, rows)
     pk = _cols(dataset.primary_key)
     if on_conflict == "nothing":
         action = sql.SQL("DO NOTHING")
@@ -152,6 +148,37 @@ def copy_upsert(cur: psycopg.Cursor[Any], table: sql.Composable, dataset: Datase
     ).format(table=table, cols=_cols(names), pk=pk, stage=stage, action=action))
     inserted, updated = cur.fetchone()  # type: ignore[misc]
     return WriteCount(inserted=inserted, updated=updated)
+
+
+def copy_insert_new(cur: psycopg.Cursor[Any], table: sql.Composable, dataset: Dataset,
+                    rows: Sequence[Sequence[Any]]) -> WriteCount:
+    """Insert the ``rows`` whose key is not in ``table`` yet; leave the others untouched.
+
+    The lean form of ``copy_upsert(on_conflict="nothing")`` for rows whose keys are
+    already distinct (no de-duplication, no per-row RETURNING): about half the
+    server time per row, for writers that commit every few hundred milliseconds.
+    """
+    if not rows:
+        return WriteCount()
+    stage = _stage(cur, table, dataset, rows)
+    names = _cols(dataset.column_names)
+    cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO NOTHING")
+                .format(table, names, names, stage, _cols(dataset.primary_key)))
+    return WriteCount(inserted=max(cur.rowcount, 0))
+
+
+def _stage(cur: psycopg.Cursor[Any], table: sql.Composable, dataset: Dataset,
+           rows: Sequence[Sequence[Any]]) -> sql.Identifier:
+    """COPY ``rows`` into this session's empty staging table for ``dataset``; its name."""
+    stage = sql.Identifier(f"_stage_{dataset.name}")
+    cur.execute(sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) "
+                        "ON COMMIT DELETE ROWS").format(stage, table))
+    cur.execute(sql.SQL("TRUNCATE {}").format(stage))
+    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, _cols(dataset.column_names))
+                  ) as copy:
+        for r in rows:
+            copy.write_row(r)
+    return stage
 
 
 def update_rows(cur: psycopg.Cursor[Any], table: sql.Composable, key_columns: Sequence[str],

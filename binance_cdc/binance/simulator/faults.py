@@ -1,7 +1,8 @@
 """Failures the simulator can be told to produce, for tests and demos.
 
 A :class:`Fault` matches requests by path and optionally by symbol
-and fires ``times`` times (None: until cleared). Switch them on in-process
+and fires ``times`` times (None: until cleared). HTTP faults answer REST
+requests; ``ws_*`` faults act on the WebSocket streams (``streams.py``). Switch them on in-process
 (``server.faults.add(Fault(...))``) or over HTTP: ``POST /sim/faults`` with a
 JSON body like ``{"kind": "429", "path": "/api/v3/trades", "times": 1,
 "retry_after": 1}``; ``DELETE /sim/faults`` clears them, ``GET`` lists them.
@@ -13,9 +14,16 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-KINDS = ("429", "418", "500", "malformed", "bad_value", "slow", "unknown_symbol")
+HTTP_KINDS = ("429", "418", "500", "malformed", "bad_value", "slow", "unknown_symbol")
 """429/418/500: that status; malformed: truncated JSON; bad_value: a number replaced by
 "not-a-number"; slow: answer after ``delay_s``; unknown_symbol: -1121 for ``symbol``."""
+WS_KINDS = ("ws_disconnect", "ws_shutdown", "ws_malformed", "ws_foreign", "ws_bad_value")
+"""On every WebSocket connection (``times`` counts injections, not connections):
+ws_disconnect: drop the TCP connection without a close frame; ws_shutdown: send a
+``serverShutdown`` event, then close after ``delay_s``; ws_malformed: a frame that is not
+JSON; ws_foreign: a trade on a stream nobody subscribed; ws_bad_value: the next trade
+(of ``symbol``, if given) goes out with a price that is not a number."""
+KINDS = HTTP_KINDS + WS_KINDS
 
 
 @dataclass
@@ -69,11 +77,12 @@ class FaultPlan:
         with self._lock:
             return [asdict(f) for f in self._faults]
 
-    def take(self, path: str, symbols: list[str]) -> Fault | None:
-        """The first fault matching this request, counting one use of it."""
+    def take(self, path: str, symbols: list[str],
+             kinds: tuple[str, ...] = HTTP_KINDS) -> Fault | None:
+        """The first fault of ``kinds`` matching this request, counting one use of it."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(path, symbols):
+                if fault.kind in kinds and fault.matches(path, symbols):
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:

@@ -1,8 +1,10 @@
 """The simulated market: a seeded random walk per symbol, generated lazily up to "now".
 
-Everything is integer ticks and lot steps internally and exact Decimals on the
-way out, so prices keep each symbol's precision (2 to 8 decimals) and huge
-volumes stay exact. Given the same seed, start time and clock readings the
+Trade ids grow by one per trade; live ones start near the start time in
+milliseconds, so each run continues above the ids of earlier runs. Everything is
+integer ticks and lot steps internally and exact Decimals on the way out, so
+prices keep each symbol's precision (2 to 8 decimals) and huge volumes stay
+exact. Given the same seed, start time and clock readings the
 market is identical run after run. The clock is injectable: tests use
 :class:`ManualClock` to move time (close candles, create trade gaps) at will.
 """
@@ -115,8 +117,12 @@ class SymbolMarket:
         self.rate = spec.trades_per_s * rate_scale
         self.trades: deque[tuple[int, int, int, int, bool]] = deque(maxlen=history_trades)
         self.candles: dict[int, _Candle] = {}
-        self.book: dict[tuple[str, int], int] = {}
-        self.book_id = self.rng.randrange(10**9, 10**10)
+        # The book has its own random stream and catches up only when read: moving it
+        # on every trade would cost ~0.5 ms a trade, far too slow for thousands a second.
+        self.book_rng = random.Random(f"{seed}:{spec.symbol}:book")
+        self._book: dict[tuple[str, int], int] = {}
+        self._book_id = self.rng.randrange(10**9, 10**10)
+        self._book_trades = 0
         self._backfill_history(start_ms, history_minutes)
         self.now_ms = float(start_ms)
         self.next_event_ms = start_ms + self._inter_arrival_ms()
@@ -136,7 +142,7 @@ class SymbolMarket:
         for _ in range(minutes):
             walk.append(max(1, walk[-1] - round(self.rng.gauss(0, self.vol_ticks * 8))))
         walk.reverse()  # walk[-1] is the start price
-        next_id = self.rng.randrange(10**8, 4 * 10**9)
+        next_id = 0
         for i in range(minutes):
             candle = _Candle(walk[i])
             count = max(1, int(self.rate * 60 * (0.5 + self.rng.random())))
@@ -151,7 +157,14 @@ class SymbolMarket:
             candle.first_id, candle.last_id = next_id, next_id + count - 1
             next_id += count
             self.candles[first_minute + i * MINUTE_MS] = candle
-        self.next_trade_id = next_id
+        # Live ids start near the start time in ms (ids grow 1,000 a second of wall time,
+        # like a busy symbol), so a restarted simulator continues above the ids of an
+        # earlier run instead of reusing them: the exchange never reuses an id.
+        base = start_ms - next_id - self.rng.randrange(1000)
+        for candle in self.candles.values():
+            candle.first_id += base
+            candle.last_id += base
+        self.next_trade_id = next_id + base
         self.history_start_ms = first_minute
 
     def advance(self, now_ms: float) -> None:
@@ -173,11 +186,31 @@ class SymbolMarket:
             candle = self.candles[minute] = _Candle(self.price)
         candle.add(self.next_trade_id, self.price, lots, not buyer_maker)
         self.next_trade_id += 1
+        self._book_trades += 1
+
+    @property
+    def book(self) -> dict[tuple[str, int], int]:
+        """{(side, price ticks): lots} around the current price, caught up with the trades."""
+        self._sync_book()
+        return self._book
+
+    @property
+    def book_id(self) -> int:
+        self._sync_book()
+        return self._book_id
+
+    def _sync_book(self) -> None:
+        """Apply the book changes of the trades since the last read: two resting orders
+        come or go per trade (each a new update id), around the latest price."""
+        if not self._book_trades:
+            return
+        changes, self._book_trades = 2 * self._book_trades, 0
         self._rebuild_book()
-        for _ in range(2):  # resting orders come and go
-            key = self.rng.choice(list(self.book))
-            self.book[key] = self._lots()
-            self.book_id += 1
+        keys = list(self._book)
+        for _ in range(min(changes, 4 * len(keys))):
+            self._book[self.book_rng.choice(keys)] = max(
+                1, int(self.book_rng.expovariate(1.0 / self.spec.mean_lots)))
+        self._book_id += changes
 
     def _grid(self) -> set[tuple[str, int]]:
         best_bid = (self.price - 1) // self.gap * self.gap
@@ -188,12 +221,12 @@ class SymbolMarket:
 
     def _rebuild_book(self) -> None:
         grid = self._grid()
-        for key in [k for k in self.book if k not in grid]:
-            del self.book[key]
-            self.book_id += 1
-        for key in sorted(grid - self.book.keys()):
-            self.book[key] = self._lots()
-            self.book_id += 1
+        for key in [k for k in self._book if k not in grid]:
+            del self._book[key]
+            self._book_id += 1
+        for key in sorted(grid - self._book.keys()):
+            self._book[key] = max(1, int(self.book_rng.expovariate(1.0 / self.spec.mean_lots)))
+            self._book_id += 1
 
     # -- views (Decimal out) ----------------------------------------------------------
     def p(self, ticks: int) -> Decimal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
@@ -13,16 +14,24 @@ from binance_cdc.binance.weights import WEIGHT_LIMIT_PER_MINUTE
 
 def trades(m: SymbolMarket, limit: int, from_id: int | None = None) -> list[dict[str, Any]]:
     """/trades (newest ``limit``) or /historicalTrades (from ``from_id`` on), oldest first."""
-    history = list(m.trades)
     if from_id is None:
-        chosen = history[-limit:] if limit else []
+        chosen = list(itertools.islice(m.trades, max(len(m.trades) - limit, 0), None)) \
+            if limit else []
     else:
         start = m.trade_index(from_id)
-        chosen = history[start:start + limit]
+        chosen = list(itertools.islice(m.trades, start, start + limit))
     return [{"id": tid, "price": fmt(m.p(price)), "qty": fmt(m.q(lots)),
              "quoteQty": fmt(m.quote(price * lots)), "time": t_ms,
              "isBuyerMaker": maker, "isBestMatch": True}
             for tid, price, lots, t_ms, maker in chosen]
+
+
+def trade_event(m: SymbolMarket, trade: tuple[int, int, int, int, bool],
+                event_ms: int) -> dict[str, Any]:
+    """A ``<symbol>@trade`` stream payload of one trade of the same log /trades reads."""
+    tid, price, lots, t_ms, maker = trade
+    return {"e": "trade", "E": event_ms, "s": m.spec.symbol, "t": tid, "p": fmt(m.p(price)),
+            "q": fmt(m.q(lots)), "T": t_ms, "m": maker, "M": True}
 
 
 def depth(m: SymbolMarket, limit: int) -> dict[str, Any]:

@@ -1,0 +1,2 @@
+"""Binance's WebSocket market streams: message decoding and connection rules as pure code
+(``messages.py``, ``policy.py``) apart from the connection loop (``feed.py``)."""
