@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
+# Errors that say Cassandra (or the job) was unavailable, not that it rejected a row:
+# the batch is replayed from the checkpoint instead of being applied row by row.
+OUTAGE_MARKERS = ("cancelled", "SparkContext was shut down", "AllNodesFailedException",
+                  "NoNodeAvailableException", "Failed to open native connection",
+                  "TimeoutException", "UnavailableException", "OverloadedException",
+                  "ConnectionInitException", "BusyConnectionException", "ClosedConnection")
 WRITETIME = "writetime_us"
 
 
@@ -103,12 +109,10 @@ class BatchApplier:
             if report.counts["delete"] + report.counts["dead"] + report.counts["moved"]:
                 self._apply_on_driver(decoded, report)
         except (Py4JError, SinkError) as exc:
-            if "cancelled" in str(exc) or "SparkContext was shut down" in str(exc):
-                raise  # the job is stopping: not a row Cassandra rejected
-            if not self.writer.reachable():
-                raise StreamError(f"{self.dataset.name} batch {batch_id}: Cassandra is not "
-                                  f"reachable ({summary(exc)}); the query restarts from its "
-                                  "checkpoint", retryable=True) from exc
+            if any(marker in str(exc) for marker in OUTAGE_MARKERS) or not self.writer.reachable():
+                raise StreamError(f"{self.dataset.name} batch {batch_id}: Cassandra (or the job) "
+                                  f"is not available ({summary(exc)}); the query restarts from "
+                                  "its checkpoint", retryable=True) from exc
             log.error("%s batch %d: a Cassandra write failed although Cassandra answers (%s); "
                       "applying the batch row by row", self.dataset.name, batch_id,
                       summary(exc))

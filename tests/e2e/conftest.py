@@ -97,6 +97,26 @@ def record_day(timestamp_ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(timestamp_ms / 1000, dt.timezone.utc).date()
 
 
+def wait_dead_letter(settings: Settings, topic: str, partition: int, offset: int,
+                     timestamp_ms: int, timeout_s: float = 60) -> object:
+    """The dead letter of one Kafka record, once the stream has written it.
+
+    A batch writes its dead letters after its upserts, so a fence row that
+    arrived does not mean the same batch's dead letters are there yet.
+    """
+    deadline = time.monotonic() + timeout_s
+    with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace,
+                           timeout_s=10) as session:
+        while True:
+            letter = session.execute(
+                "SELECT record_key, record_value, value_bytes, error FROM dead_letters WHERE "
+                "topic = %s AND day = %s AND partition = %s AND offset = %s",
+                (topic, record_day(timestamp_ms), partition, offset)).one()
+            if letter is not None or time.monotonic() > deadline:
+                return letter
+            time.sleep(0.5)
+
+
 def write_fence(settings: Settings, symbol: str) -> None:
     """A latest_prices row whose arrival proves the stream got past this point."""
     with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:

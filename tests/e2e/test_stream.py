@@ -16,7 +16,7 @@ from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.verify.run import verify_until
-from tests.e2e.conftest import StreamJob, record_day, write_fence
+from tests.e2e.conftest import StreamJob, wait_dead_letter, write_fence
 from tests.helpers.kafka import end_offsets, read_events
 from tests.helpers.rows import first_non_key_column, insert_sql, key_where, sample_row
 
@@ -151,11 +151,7 @@ def test_a_non_json_record_goes_to_dead_letters_and_the_stream_goes_on(
     write_fence(settings, unique_name)
     stream_job.wait_replicated(unique_name)
 
-    with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
-        letter = session.execute(
-            "SELECT record_key, record_value, error FROM dead_letters WHERE topic = %s AND "
-            "day = %s AND partition = %s AND offset = %s",
-            (topic, record_day(stamp_ms), partition, offset)).one()
+    letter = wait_dead_letter(settings, topic, partition, offset, stamp_ms)
     assert letter is not None
     assert letter.record_key == unique_name
     assert letter.record_value == "this is not json {"
@@ -283,17 +279,14 @@ def test_poison_records_become_dead_letters_and_the_stream_goes_on(
     stream_job.wait_replicated(fence, timeout_s=180)
     stream_job.assert_running()
 
+    for index, (topic, value, message) in enumerate(records):
+        _, partition, offset, stamp_ms = delivered[index]
+        letter = wait_dead_letter(settings, topic, partition, offset, stamp_ms)
+        assert letter is not None, f"no dead letter for {message}"
+        assert message in letter.error
+        assert letter.value_bytes == len(value)
+        assert len(letter.record_value) == min(len(value), settings.spark.dead_letter_max_bytes)
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
-        for index, (topic, value, message) in enumerate(records):
-            _, partition, offset, stamp_ms = delivered[index]
-            letter = session.execute(
-                "SELECT record_value, value_bytes, error FROM dead_letters WHERE topic = %s AND "
-                "day = %s AND partition = %s AND offset = %s",
-                (topic, record_day(stamp_ms), partition, offset)).one()
-            assert letter is not None, f"no dead letter for {message}"
-            assert message in letter.error
-            assert letter.value_bytes == len(value)
-            assert len(letter.record_value) == min(len(value), settings.spark.dead_letter_max_bytes)
         assert session.execute("SELECT symbol FROM latest_prices WHERE symbol = %s",
                                (unique_name,)).one() is None
 
@@ -320,12 +313,11 @@ def test_dead_letters_replay_applies_a_corrected_record_and_purge_clears(
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
     delivered: list = []
     producer.produce(topic, key=json.dumps({"symbol": unique_name}).encode(), value=bad,
-                     on_delivery=lambda err, msg: delivered.append((msg.partition(), msg.offset())))
+                     on_delivery=lambda err, msg: delivered.append(
+                         (msg.partition(), msg.offset(), msg.timestamp()[1])))
     assert producer.flush(30) == 0
-    (partition, offset), = delivered
-    fence = f"{unique_name}F"
-    write_fence(settings, fence)
-    stream_job.wait_replicated(fence)
+    (partition, offset, stamp_ms), = delivered
+    assert wait_dead_letter(settings, topic, partition, offset, stamp_ms, timeout_s=180) is not None
 
     def cli(*args: str) -> str:
         return subprocess.run(["binance-cdc", "dead-letters", *args], env=plain_env(),  # noqa: S603, S607
