@@ -57,7 +57,10 @@ def letters(cass: CassandraSettings, *, topic: str | None = None, partition: int
     with cassandra_session(cass, keyspace=cass.keyspace, timeout_s=10) as session:
         for row in session.execute(f"SELECT {', '.join(COLUMNS)} FROM dead_letters",  # type: ignore[attr-defined]
                                    timeout=60):
-            letter = StoredLetter(*row)
+            values = list(row)
+            # The driver returns its own Date type for a CQL date.
+            values[1] = values[1].date() if hasattr(values[1], "date") else values[1]
+            letter = StoredLetter(*values)
             if topic is not None and letter.topic != topic:
                 continue
             if partition is not None and letter.partition != partition:

@@ -206,7 +206,8 @@ class Stack:
             if pid is None:
                 continue
             log.info("stopping %s (pid %s)", service.name, pid)
-            process.terminate(pid, timeout_s=self.settings.stack.stop_timeout_s)
+            process.terminate(pid, timeout_s=self.settings.stack.stop_timeout_s,
+                              sig=service.stop_signal)
             service.pid_file.remove()
             for port in service.ports():
                 wait_port_free(port.host, port.port, timeout_s=10)

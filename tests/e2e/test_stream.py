@@ -217,7 +217,7 @@ def test_extreme_values_round_trip_exactly(settings: Settings, stream_job: Strea
         for trade_id, price, qty, quote, when in cases:
             conn.execute("INSERT INTO binance.recent_trades VALUES (%s, %s, %s, %s, %s, %s, true, false)",
                          (symbol, trade_id, price, qty, quote, when))
-    _matches(settings, symbol, ["recent_trades"], wait_s=120)
+    _matches(settings, symbol, ["recent_trades"], wait_s=300)
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
         for trade_id, price, qty, quote, when in cases:
             row = session.execute("SELECT * FROM recent_trades WHERE symbol = %s AND trade_id = %s",

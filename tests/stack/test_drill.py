@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.e2e, pytest.mark.spark]
 
 def test_every_kill_9_recovers_and_nothing_is_lost(settings: Settings, connector) -> None:  # noqa: ANN001
     try:
-        report = run_drill(settings, rate=200, settle_s=3)
+        report = run_drill(settings, rate=200, settle_s=3, timeout_s=600)
     finally:
         stream_app(settings).stop()
     assert [r.victim for r in report.recoveries] == list(VICTIMS)

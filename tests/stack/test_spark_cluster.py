@@ -66,7 +66,7 @@ def test_the_stream_runs_on_the_standalone_cluster_and_survives_a_killed_worker(
         settings: Settings, connector: object, executor_python: str, unique_name: str,
         tmp_path: Path) -> None:
     stack = Stack(settings)
-    stack.up(["spark"])
+    stack.up()  # whatever an earlier lifecycle test left stopped
     spark = settings.spark
     master = f"spark://{spark.cluster_host}:{spark.cluster_master_port}"
     argv = ["spark-submit", "--master", master, "--conf", f"spark.pyspark.python={executor_python}",
@@ -89,7 +89,7 @@ def test_the_stream_runs_on_the_standalone_cluster_and_survives_a_killed_worker(
         assert process.wait_exit(pid, 30)
         writer.join(180)
         result = verify_until(settings, ["recent_trades", "latest_prices"],
-                              symbols=[unique_name], wait_s=240)
+                              symbols=[unique_name], wait_s=420)
         assert result.matches, f"{result}\n{job.log_tail(60)}"
         job.assert_running()
     finally:

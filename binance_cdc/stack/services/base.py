@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import os
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ class Service(abc.ABC):
     settings_section: str
     jar_modules: tuple[str, ...] = ()
     """The modules of jvm/pom.xml whose jars the service runs on (resolved before it starts)."""
+    stop_signal: int = signal.SIGTERM
+    """What `stack down` sends first (SIGKILL follows after STACK_STOP_TIMEOUT_S)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
