@@ -261,7 +261,7 @@ def test_poison_records_become_dead_letters_and_the_stream_goes_on(
                     b'{"op": "c", "after": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
                     "not JSON"))  # deeply nested
     big = b'{"op": "c", "junk": "' + b"x" * 900_000 + b'"}'
-    records.append(("binance.binance.latest_prices", big, "unsupported op"))  # about 1 MB
+    records.append(("binance.binance.latest_prices", big, "no source block"))  # about 1 MB
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
                          "message.max.bytes": 1_000_000})
     delivered: dict[int, tuple] = {}
