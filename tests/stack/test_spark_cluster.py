@@ -63,10 +63,21 @@ def _write_changes(settings: Settings, symbol: str, count: int) -> None:
 
 
 def test_the_stream_runs_on_the_standalone_cluster_and_survives_a_killed_worker(
-        settings: Settings, connector: object, executor_python: str, unique_name: str,
+        settings: Settings, executor_python: str, unique_name: str,
         tmp_path: Path) -> None:
+    from binance_cdc.connect.client import ConnectClient
+    from binance_cdc.connect.connector import apply, load_definition
+    from binance_cdc.sink.schema import apply_schema
+
     stack = Stack(settings)
     stack.up()  # whatever an earlier lifecycle test left stopped
+    # A lifecycle test may have wiped every service's data: schema and connector again.
+    apply_schema(settings.cassandra)
+    client = ConnectClient(settings.connect.url)
+    try:
+        apply(client, load_definition(settings), timeout_s=180)
+    finally:
+        client.close()
     spark = settings.spark
     master = f"spark://{spark.cluster_host}:{spark.cluster_master_port}"
     argv = ["spark-submit", "--master", master, "--conf", f"spark.pyspark.python={executor_python}",
