@@ -67,6 +67,8 @@ class BatchReport:
     max_source_ts_ms: int = 0
     duration_ms: int = 0
     row_by_row: bool = False
+    phases_ms: dict[str, int] = field(default_factory=dict)
+    """Where the batch's time went: upserts, driver (deletes, moves, dead letters)."""
 
     @property
     def lag_ms(self) -> int | None:
@@ -112,9 +114,13 @@ class BatchApplier:
 
         batch_id = report.batch_id
         try:
+            started = time.monotonic()
             self._write_upserts(decoded, report)
+            report.phases_ms["upserts"] = int((time.monotonic() - started) * 1000)
             if report.counts["delete"] + report.counts["dead"] + report.counts["moved"]:
+                started = time.monotonic()
                 self._apply_on_driver(decoded, report)
+                report.phases_ms["driver"] = int((time.monotonic() - started) * 1000)
         except (Py4JError, SinkError) as exc:
             if any(marker in str(exc) for marker in OUTAGE_MARKERS) or not self.writer.reachable():
                 self.sessions.renew(self._generation, summary(exc))
@@ -258,9 +264,10 @@ class BatchApplier:
     def _record(self, report: BatchReport) -> None:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items())
                            if v and k != "records")
-        log.info("%s batch %d: %d records in %d ms%s, commit->written lag %s ms; %s",
+        phases = ", ".join(f"{k} {v}" for k, v in report.phases_ms.items())
+        log.info("%s batch %d: %d records in %d ms (%s)%s, commit->written lag %s ms; %s",
                  report.dataset, report.batch_id, report.counts["records"], report.duration_ms,
-                 " (row by row)" if report.row_by_row else "", report.lag_ms, counts)
+                 phases, " (row by row)" if report.row_by_row else "", report.lag_ms, counts)
         written = report.written
         try:
             self.writer.record_progress(
