@@ -258,8 +258,12 @@ class BinanceSettings(BaseSettings):
     """REST base URL; point it at the simulator (http://127.0.0.1:8765) for offline runs."""
     symbols: Annotated[list[str], NoDecode] = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
     """Symbols to extract, comma-separated."""
-    timeout_s: float = 10.0
-    """Per-request timeout."""
+    timeout_s: float = Field(10.0, gt=0)
+    """Longest wait, per attempt, for the connection or for the next bytes of an answer."""
+    request_deadline_s: float = Field(120.0, gt=0)
+    """Total time one request may take: connect, read, every retry and its wait; then it fails."""
+    max_response_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    """Largest answer read (decompressed); beyond it the request fails. Must fit an unfiltered /exchangeInfo."""
     weight_budget_per_minute: int = 4800
     """Slow down before X-MBX-USED-WEIGHT-1M reaches this (the exchange limit is 6000)."""
     max_retries: int = 5
