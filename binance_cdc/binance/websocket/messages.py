@@ -182,4 +182,4 @@ def trade(symbol: str, data: dict[str, Any]) -> Trade:
         # Documented as "Ignore"; older docs called it "was the trade the best price
         # match", which REST returns as isBestMatch (true on Spot).
         "is_best_match": bool_of(data.get("M", True), where, "M"),
-    }))
+    }, where))

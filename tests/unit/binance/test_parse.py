@@ -61,7 +61,7 @@ def test_decimals_round_trip_exactly(value, expected):
 def test_json_numbers_are_decoded_without_float():
     body = b'[{"symbol": "1000SATSUSDT", "price": 0.00030120}]'
     (row,) = parse.price_rows(decode_json(body, endpoint="/api/v3/ticker/price"),
-                              datetime(2026, 1, 1, tzinfo=timezone.utc))
+                              datetime(2026, 1, 1, tzinfo=timezone.utc), asked=["1000SATSUSDT"])
     assert row[1] == Decimal("0.00030120") and str(row[1]) == "0.00030120"
 
 
@@ -130,7 +130,7 @@ def test_ticker_24hr_rows_accept_non_ascii_and_digit_symbols():
             "volume": "98765432109876.50000000", "quoteVolume": "15111111111111.11111111",
             "openTime": 1721469600456, "closeTime": 1721556000456, "firstId": "100",
             "lastId": 200, "count": 101}
-    (row,) = parse.ticker_24hr_rows([item])
+    (row,) = parse.ticker_24hr_rows([item], asked=["币安人生USDT"])
     values = as_dict(DAILY_TICKER, row)
     assert values["symbol"] == "币安人生USDT"
     assert values["volume"] == Decimal("98765432109876.50000000")
@@ -139,7 +139,8 @@ def test_ticker_24hr_rows_accept_non_ascii_and_digit_symbols():
 
 def test_price_rows():
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    rows = parse.price_rows([{"symbol": "1000SATSUSDT", "price": "0.00030120"}], now)
+    rows = parse.price_rows([{"symbol": "1000SATSUSDT", "price": "0.00030120"}], now,
+                            asked=["1000SATSUSDT"])
     assert [as_dict(LATEST_PRICES, r) for r in rows] == [
         {"symbol": "1000SATSUSDT", "price": Decimal("0.00030120"), "updated_at": now}]
 
