@@ -296,7 +296,7 @@ def ticker_24hr_rows(payload: object, *, asked: Collection[str],
 # -- latest_prices ------------------------------------------------------------------------
 def price_rows(payload: object, updated_at: datetime, *, asked: Collection[str],
                endpoint: str = "/api/v3/ticker/price") -> list[tuple[object, ...]]:
-    """/ticker/price (array form) for the symbols ``asked`` -> latest_prices rows at ``updated_at``."""
+    """/ticker/price (array form) for the symbols ``asked`` -> latest_prices rows."""
     rows = []
     for symbol, item, where, at in _symbol_items(payload, endpoint, LATEST_PRICES, asked):
         rows.append(row(LATEST_PRICES, {
