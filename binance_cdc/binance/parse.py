@@ -9,8 +9,8 @@ raises :class:`PayloadError` naming the endpoint, symbol and field.
 Values are also checked against the declaration before any row leaves this
 module (:func:`check_value`): a decimal column not declared ``signed`` holds a
 price, quantity or volume, so a negative one is a :class:`RejectedValueError`;
-so is a symbol in a multi-symbol answer that the request did not ask for (or
-twice). The caller writes nothing of a response that fails.
+so is a non-finite number, and a symbol in a multi-symbol answer that the
+request did not ask for (or twice). The caller writes nothing of a load that fails.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Where:
 
     endpoint: str
     symbol: str | None = None
+    dataset: Dataset | None = None
+    """The dataset the value is for, if any: a value it rules out is a RejectedValueError."""
 
     def fail(self, field_name: str, message: str) -> PayloadError:
         return PayloadError(message, endpoint=self.endpoint, symbol=self.symbol,
@@ -59,7 +61,7 @@ def row(dataset: Dataset, values: Mapping[str, object], where: Where | None = No
     if len(values) != len(names) or any(n not in values for n in names):
         raise ValueError(f"{dataset.name}: row has columns {sorted(values)}, "
                          f"declared {list(names)}")
-    at = where or Where(dataset.endpoint)
+    at = where or Where(dataset.endpoint, dataset=dataset)
     for name in _decimal_columns(dataset):
         check_value(dataset, name, values[name], at, f"{item}.{name}" if item else name)
     return tuple(values[n] for n in names)
@@ -83,8 +85,8 @@ def check_value(dataset: Dataset, column: str, value: object, where: Where,
     if not value.is_finite():
         raise where.reject(dataset, field_name, value, f"{column} {value} is not a finite number")
     if value < 0 and not declared.signed:
-        raise where.reject(dataset, field_name, value,
-                           f"{column} {value} is negative (a price, quantity or volume never is)")
+        raise where.reject(dataset, field_name, value, f"{column} {value} is negative, which "
+                           "a price, quantity or volume never is")
 
 
 def decimal_of(value: object, where: Where, name: str) -> Decimal:
@@ -101,6 +103,8 @@ def decimal_of(value: object, where: Where, name: str) -> Decimal:
     else:
         raise where.fail(name, f"expected a decimal number, got {type(value).__name__} {value!r}")
     if not result.is_finite():
+        if where.dataset is not None:
+            raise where.reject(where.dataset, name, result, f"{value!r} is not a finite number")
         raise where.fail(name, f"expected a finite decimal number, got {value!r}")
     return result
 
@@ -157,10 +161,9 @@ def _list(payload: object, where: Where, what: str) -> list[Any]:
 def trade_rows(symbol: str, payload: object, *,
                endpoint: str = "/api/v3/trades") -> list[tuple[object, ...]]:
     """/trades or /historicalTrades -> recent_trades rows, ascending by trade id."""
-    where = Where(endpoint, symbol)
+    where = w = Where(endpoint, symbol, RECENT_TRADES)
     rows = []
     for i, item in enumerate(_list(payload, where, "[]")):
-        w = where
         rows.append(row(RECENT_TRADES, {
             "symbol": symbol,
             "trade_id": int_of(_get(item, "id", w), w, f"[{i}].id"),
@@ -189,7 +192,7 @@ class DepthSnapshot:
 def depth_snapshot(symbol: str, payload: object, *,
                    endpoint: str = "/api/v3/depth") -> DepthSnapshot:
     """/depth -> the book as {(side, price): quantity}; zero quantities are no level."""
-    where = Where(endpoint, symbol)
+    where = Where(endpoint, symbol, ORDER_BOOK)
     book_id = int_of(_get(payload, "lastUpdateId", where), where, "lastUpdateId")
     levels: dict[tuple[str, Decimal], Decimal] = {}
     for key, side in (("bids", "bid"), ("asks", "ask")):
@@ -212,7 +215,7 @@ def depth_snapshot(symbol: str, payload: object, *,
 def kline_rows(symbol: str, interval: str, payload: object, server_time_ms: int, *,
                endpoint: str = "/api/v3/klines") -> list[tuple[object, ...]]:
     """/klines (12-element arrays) -> klines rows; closed when close_time < server time."""
-    where = Where(endpoint, symbol)
+    where = Where(endpoint, symbol, KLINES)
     rows = []
     for i, k in enumerate(_list(payload, where, "[]")):
         if not isinstance(k, list) or len(k) < KLINE_FIELDS - 1:
@@ -260,7 +263,7 @@ def _symbol_items(payload: object, endpoint: str, dataset: Dataset,
     for i, item in enumerate(_list(payload, Where(endpoint), "[]")):
         symbol = symbol_of(_get(item, "symbol", Where(endpoint)), Where(endpoint),
                            f"[{i}].symbol")
-        where = Where(endpoint, symbol)
+        where = Where(endpoint, symbol, dataset)
         if symbol not in wanted:
             raise where.reject(dataset, f"[{i}].symbol", symbol,
                                f"symbol {symbol!r} was not asked for (asked: {_some(asked)})")

@@ -249,6 +249,15 @@ def test_negative_depth_levels_are_rejected(side, level, field):
     assert (error.dataset, error.symbol, error.field) == ("order_book", "BTCUSDT", field)
 
 
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "sNaN"])
+def test_a_non_finite_number_in_an_answer_is_rejected_naming_the_dataset(value):
+    error = rejected(lambda: parse.ticker_24hr_rows([{**TICKER, "priceChange": value}],
+                                                    asked=["BTCUSDT"]))
+    assert (error.dataset, error.symbol, error.field) == ("daily_ticker", "BTCUSDT",
+                                                          "[0].priceChange")
+    assert f"{value!r} is not a finite number" in str(error)
+
+
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("-Infinity")], ids=str)
 def test_a_non_finite_decimal_is_rejected_even_in_a_signed_column(value):
     values = dict(zip(DAILY_TICKER.column_names, parse.ticker_24hr_rows(
