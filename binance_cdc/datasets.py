@@ -2,8 +2,8 @@
 
 Everything else is checked against or derived from this module: the Postgres
 DDL in sql/, the Cassandra replica tables in cassandra/schema.cql, the stream's
-envelope schemas and the extractor's row tuples. ``tests/unit/test_datasets.py``
-proves the DDL files agree with it.
+envelope schemas and the extractor's row tuples and value checks.
+``tests/integration/test_postgres_schema.py`` proves the Postgres tables agree with it.
 
 Types are logical; each maps to exactly one type per system:
 
@@ -41,6 +41,13 @@ class Column:
     name: str
     kind: Kind
     nullable: bool = False
+    signed: bool = False
+    """Decimals only: the value may be negative (a change). Every other decimal is a price,
+    quantity or volume, and the extractor rejects a response that holds a negative one."""
+
+    def __post_init__(self) -> None:
+        if self.signed and self.kind != "decimal":
+            raise ValueError(f"column {self.name}: only a decimal column can be signed")
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,8 @@ class Dataset:
         raise KeyError(f"{self.name} has no column {name!r}")
 
 
-def _cols(*spec: tuple[str, Kind] | tuple[str, Kind, bool]) -> tuple[Column, ...]:
-    return tuple(Column(*s) for s in spec)
+def _cols(*spec: tuple[str, Kind] | tuple[str, Kind, bool] | Column) -> tuple[Column, ...]:
+    return tuple(s if isinstance(s, Column) else Column(*s) for s in spec)
 
 
 RECENT_TRADES = Dataset(
@@ -127,7 +134,8 @@ DAILY_TICKER = Dataset(
     endpoint="/api/v3/ticker/24hr",
     description="Rolling 24h statistics, one row per symbol, updated every poll.",
     columns=_cols(
-        ("symbol", "text"), ("price_change", "decimal"), ("price_change_percent", "decimal"),
+        ("symbol", "text"), Column("price_change", "decimal", signed=True),
+        Column("price_change_percent", "decimal", signed=True),
         ("weighted_avg_price", "decimal"), ("prev_close_price", "decimal"),
         ("last_price", "decimal"), ("last_qty", "decimal"), ("bid_price", "decimal"),
         ("bid_qty", "decimal"), ("ask_price", "decimal"), ("ask_qty", "decimal"),

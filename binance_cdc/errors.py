@@ -16,7 +16,10 @@ place and chain the original (``raise ... from exc``).
     │   ├── IpBannedError           418: stop calling until the ban lifts
     │   ├── UnknownSymbolError      -1121: symbol not listed
     │   ├── BinanceServerError      5xx / connection trouble          (retryable)
+    │   ├── RequestDeadlineError    a GET not done within BINANCE_REQUEST_DEADLINE_S (retryable)
+    │   ├── ResponseTooLargeError   a body beyond BINANCE_MAX_RESPONSE_BYTES; not read further
     │   ├── PayloadError            a response that is not what the API documents
+    │   │   └── RejectedValueError  a well-formed value the dataset must not hold (rows not written)
     │   └── StreamConnectionError   a WebSocket stream refused or dropped us (retryable)
     ├── StoreError                  PostgreSQL
     ├── ConnectError                Kafka Connect REST / the Debezium connector
@@ -133,6 +136,55 @@ class PayloadError(BinanceApiError):
         self.endpoint = endpoint
         self.symbol = symbol
         self.field = field
+
+
+class RequestDeadlineError(BinanceApiError):
+    """A GET did not complete, retries and their waits included, within its overall deadline.
+
+    Never retried by the client (the deadline bounds the retries); the next poll may succeed.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, endpoint: str, deadline_s: float, elapsed_s: float,
+                 attempts: int) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.deadline_s = deadline_s
+        self.elapsed_s = elapsed_s
+        self.attempts = attempts
+
+
+class ResponseTooLargeError(BinanceApiError):
+    """A response body bigger than the cap; reading stopped there (asking again gets the same)."""
+
+    def __init__(self, *, endpoint: str, size: int, limit: int, setting: str,
+                 declared: bool) -> None:
+        seen = (f"it declares {size} bytes (Content-Length), not read" if declared
+                else f"{size} bytes had arrived when reading stopped")
+        super().__init__(
+            f"{endpoint}: the answer is larger than {setting}={limit} bytes ({seen}); raise "
+            f"{setting} if an answer this big is expected", retryable=False)
+        self.endpoint = endpoint
+        self.size = size
+        self.limit = limit
+        self.setting = setting
+        self.declared = declared
+
+
+class RejectedValueError(PayloadError):
+    """A well-formed response holding a value its dataset must not store.
+
+    A negative or non-finite price or quantity, or a symbol the request did not ask
+    for. The load it belongs to writes nothing; the next poll asks again.
+    """
+
+    def __init__(self, message: str, *, dataset: str, endpoint: str, symbol: str | None,
+                 field: str, value: object) -> None:
+        super().__init__(f"{dataset} load rejected, nothing written: {message}",
+                         endpoint=endpoint, symbol=symbol, field=field)
+        self.dataset = dataset
+        self.value = value
 
 
 class StreamConnectionError(BinanceApiError):

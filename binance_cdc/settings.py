@@ -258,8 +258,12 @@ class BinanceSettings(BaseSettings):
     """REST base URL; point it at the simulator (http://127.0.0.1:8765) for offline runs."""
     symbols: Annotated[list[str], NoDecode] = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
     """Symbols to extract, comma-separated."""
-    timeout_s: float = 10.0
-    """Per-request timeout."""
+    timeout_s: float = Field(10.0, gt=0)
+    """Longest wait, per attempt, for the connection or for the next bytes of an answer."""
+    request_deadline_s: float = Field(120.0, gt=0)
+    """Longest one request may take in all: connects, reads, retries and their waits; then it fails."""
+    max_response_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    """Largest answer read (decompressed), else the request fails; fit /exchangeInfo of all symbols."""
     weight_budget_per_minute: int = 4800
     """Slow down before X-MBX-USED-WEIGHT-1M reaches this (the exchange limit is 6000)."""
     max_retries: int = 5
@@ -269,7 +273,7 @@ class BinanceSettings(BaseSettings):
     backoff_max_s: float = 30.0
     """Longest delay between two retries of a connection error or 5xx."""
     max_retry_after_s: float = 120.0
-    """Longest 429 Retry-After the extractor waits out before failing the dataset."""
+    """Longest 429 Retry-After waited out (within BINANCE_REQUEST_DEADLINE_S) before failing the dataset."""
 
     _split_symbols = field_validator("symbols", mode="before")(_split_list)
 
@@ -513,6 +517,12 @@ def settings_table() -> list[tuple[str, str, str]]:
                 default = ",".join(default)
             rows.append((env_var_for(section, name), str(default), docs.get(name, "")))
     return rows
+
+
+def settings_markdown() -> list[str]:
+    """The README's settings table, line by line (``binance-cdc settings --markdown``)."""
+    return ["| variable | default | meaning |", "|---|---|---|"] + [
+        f"| `{var}` | `{default}` | {doc} |" for var, default, doc in settings_table()]
 
 
 def _attribute_docstrings(module: object) -> dict[str, str]:

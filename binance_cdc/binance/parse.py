@@ -5,32 +5,30 @@ returns tuples in exactly ``Dataset.column_names`` order (built by name through
 :func:`row`, so the column list lives only in ``datasets.py``). Numbers may come
 as strings or numbers; they become ``Decimal``/``int`` exactly or the function
 raises :class:`PayloadError` naming the endpoint, symbol and field.
+
+Values are also checked against the declaration before any row leaves this
+module (:func:`check_value`): a decimal column not declared ``signed`` holds a
+price, quantity or volume, so a negative one is a :class:`RejectedValueError`;
+so is a non-finite number, and a symbol in a multi-symbol answer that the
+request did not ask for (or twice). The caller writes nothing of a load that fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from binance_cdc.datasets import (
-    DAILY_TICKER, KLINES, LATEST_PRICES, RECENT_TRADES, Dataset,
+    DAILY_TICKER, KLINES, LATEST_PRICES, ORDER_BOOK, RECENT_TRADES, Dataset,
 )
-from binance_cdc.errors import PayloadError
+from binance_cdc.errors import PayloadError, RejectedValueError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 KLINE_FIELDS = 12
-
-
-def row(dataset: Dataset, values: Mapping[str, object]) -> tuple[object, ...]:
-    """``values`` as a tuple in the dataset's column order; every column exactly once."""
-    names = dataset.column_names
-    if len(values) != len(names) or any(n not in values for n in names):
-        raise ValueError(f"{dataset.name}: row has columns {sorted(values)}, "
-                         f"declared {list(names)}")
-    return tuple(values[n] for n in names)
 
 
 @dataclass(frozen=True)
@@ -39,10 +37,56 @@ class Where:
 
     endpoint: str
     symbol: str | None = None
+    dataset: Dataset | None = None
+    """The dataset the value is for, if any: a value it rules out is a RejectedValueError."""
 
     def fail(self, field_name: str, message: str) -> PayloadError:
         return PayloadError(message, endpoint=self.endpoint, symbol=self.symbol,
                             field=field_name)
+
+    def reject(self, dataset: Dataset, field_name: str, value: object,
+               message: str) -> RejectedValueError:
+        return RejectedValueError(message, dataset=dataset.name, endpoint=self.endpoint,
+                                  symbol=self.symbol, field=field_name, value=value)
+
+
+def row(dataset: Dataset, values: Mapping[str, object], where: Where | None = None,
+        item: str = "") -> tuple[object, ...]:
+    """``values`` as a tuple in the dataset's column order; every column exactly once.
+
+    Each value is checked with :func:`check_value`; ``where`` and ``item`` (the
+    element's position in the answer, e.g. ``[3]``) locate a rejected one.
+    """
+    names = dataset.column_names
+    if len(values) != len(names) or any(n not in values for n in names):
+        raise ValueError(f"{dataset.name}: row has columns {sorted(values)}, "
+                         f"declared {list(names)}")
+    at = where or Where(dataset.endpoint, dataset=dataset)
+    for name in _decimal_columns(dataset):
+        check_value(dataset, name, values[name], at, f"{item}.{name}" if item else name)
+    return tuple(values[n] for n in names)
+
+
+@functools.lru_cache(maxsize=None)
+def _decimal_columns(dataset: Dataset) -> tuple[str, ...]:
+    return tuple(c.name for c in dataset.columns if c.kind == "decimal")
+
+
+def check_value(dataset: Dataset, column: str, value: object, where: Where,
+                field_name: str) -> None:
+    """Refuse a value the declaration rules out for ``dataset.column``.
+
+    A decimal must be finite, and only a column declared ``signed`` (a change)
+    may be negative: every other decimal is a price, quantity or volume.
+    """
+    declared = dataset.column(column)
+    if declared.kind != "decimal" or not isinstance(value, Decimal):
+        return
+    if not value.is_finite():
+        raise where.reject(dataset, field_name, value, f"{column} {value} is not a finite number")
+    if value < 0 and not declared.signed:
+        raise where.reject(dataset, field_name, value, f"{column} {value} is negative, which "
+                           "a price, quantity or volume never is")
 
 
 def decimal_of(value: object, where: Where, name: str) -> Decimal:
@@ -59,6 +103,8 @@ def decimal_of(value: object, where: Where, name: str) -> Decimal:
     else:
         raise where.fail(name, f"expected a decimal number, got {type(value).__name__} {value!r}")
     if not result.is_finite():
+        if where.dataset is not None:
+            raise where.reject(where.dataset, name, result, f"{value!r} is not a finite number")
         raise where.fail(name, f"expected a finite decimal number, got {value!r}")
     return result
 
@@ -115,10 +161,9 @@ def _list(payload: object, where: Where, what: str) -> list[Any]:
 def trade_rows(symbol: str, payload: object, *,
                endpoint: str = "/api/v3/trades") -> list[tuple[object, ...]]:
     """/trades or /historicalTrades -> recent_trades rows, ascending by trade id."""
-    where = Where(endpoint, symbol)
+    where = w = Where(endpoint, symbol, RECENT_TRADES)
     rows = []
     for i, item in enumerate(_list(payload, where, "[]")):
-        w = Where(endpoint, symbol)
         rows.append(row(RECENT_TRADES, {
             "symbol": symbol,
             "trade_id": int_of(_get(item, "id", w), w, f"[{i}].id"),
@@ -128,7 +173,7 @@ def trade_rows(symbol: str, payload: object, *,
             "trade_time": time_of(_get(item, "time", w), w, f"[{i}].time"),
             "is_buyer_maker": bool_of(_get(item, "isBuyerMaker", w), w, f"[{i}].isBuyerMaker"),
             "is_best_match": bool_of(_get(item, "isBestMatch", w), w, f"[{i}].isBestMatch"),
-        }))
+        }, where, f"[{i}]"))
     id_pos = RECENT_TRADES.column_names.index("trade_id")
     rows.sort(key=lambda r: r[id_pos])  # type: ignore[arg-type, return-value]
     return rows
@@ -147,7 +192,7 @@ class DepthSnapshot:
 def depth_snapshot(symbol: str, payload: object, *,
                    endpoint: str = "/api/v3/depth") -> DepthSnapshot:
     """/depth -> the book as {(side, price): quantity}; zero quantities are no level."""
-    where = Where(endpoint, symbol)
+    where = Where(endpoint, symbol, ORDER_BOOK)
     book_id = int_of(_get(payload, "lastUpdateId", where), where, "lastUpdateId")
     levels: dict[tuple[str, Decimal], Decimal] = {}
     for key, side in (("bids", "bid"), ("asks", "ask")):
@@ -157,6 +202,8 @@ def depth_snapshot(symbol: str, payload: object, *,
                 raise where.fail(name, f"expected [price, quantity], got {level!r}")
             price = decimal_of(level[0], where, name + "[0]")
             qty = decimal_of(level[1], where, name + "[1]")
+            check_value(ORDER_BOOK, "price", price, where, name + "[0]")
+            check_value(ORDER_BOOK, "quantity", qty, where, name + "[1]")
             if (side, price) in levels:
                 raise where.fail(name, f"price {level[0]} appears twice")
             if qty != 0:
@@ -168,7 +215,7 @@ def depth_snapshot(symbol: str, payload: object, *,
 def kline_rows(symbol: str, interval: str, payload: object, server_time_ms: int, *,
                endpoint: str = "/api/v3/klines") -> list[tuple[object, ...]]:
     """/klines (12-element arrays) -> klines rows; closed when close_time < server time."""
-    where = Where(endpoint, symbol)
+    where = Where(endpoint, symbol, KLINES)
     rows = []
     for i, k in enumerate(_list(payload, where, "[]")):
         if not isinstance(k, list) or len(k) < KLINE_FIELDS - 1:
@@ -189,7 +236,7 @@ def kline_rows(symbol: str, interval: str, payload: object, server_time_ms: int,
             "taker_buy_base_volume": decimal_of(k[9], where, p + "[9] taker buy base volume"),
             "taker_buy_quote_volume": decimal_of(k[10], where, p + "[10] taker buy quote volume"),
             "is_closed": close_ms < server_time_ms,
-        }))
+        }, where, p))
     return rows
 
 
@@ -206,40 +253,60 @@ _TICKER_INTS = {"first_id": "firstId", "last_id": "lastId", "trade_count": "coun
 _TICKER_TIMES = {"open_time": "openTime", "close_time": "closeTime"}
 
 
-def _symbol_items(payload: object, endpoint: str) -> Iterator[tuple[str, Any, Where]]:
-    """Each item of an array-form ticker answer with its symbol and error location."""
+def _symbol_items(payload: object, endpoint: str, dataset: Dataset,
+                  asked: Collection[str]) -> Iterator[tuple[str, Any, Where, str]]:
+    """Each item of an array-form ticker answer: its symbol, error location and position.
+
+    A symbol the request did not ask for, or one that comes twice, rejects the answer.
+    """
+    wanted, seen = set(asked), set()
     for i, item in enumerate(_list(payload, Where(endpoint), "[]")):
         symbol = symbol_of(_get(item, "symbol", Where(endpoint)), Where(endpoint),
                            f"[{i}].symbol")
-        yield symbol, item, Where(endpoint, symbol)
+        where = Where(endpoint, symbol, dataset)
+        if symbol not in wanted:
+            raise where.reject(dataset, f"[{i}].symbol", symbol,
+                               f"symbol {symbol!r} was not asked for (asked: {_some(asked)})")
+        if symbol in seen:
+            raise where.reject(dataset, f"[{i}].symbol", symbol,
+                               f"symbol {symbol!r} appears twice in the answer")
+        seen.add(symbol)
+        yield symbol, item, where, f"[{i}]"
 
 
-def ticker_24hr_rows(payload: object, *,
+def _some(names: Collection[str], shown: int = 10) -> str:
+    listed = list(names)
+    more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+    return ", ".join(listed[:shown]) + more
+
+
+def ticker_24hr_rows(payload: object, *, asked: Collection[str],
                      endpoint: str = "/api/v3/ticker/24hr") -> list[tuple[object, ...]]:
-    """/ticker/24hr (FULL, array form) -> daily_ticker rows."""
+    """/ticker/24hr (FULL, array form) for the symbols ``asked`` -> daily_ticker rows."""
     rows = []
-    for symbol, item, where in _symbol_items(payload, endpoint):
+    for symbol, item, where, at in _symbol_items(payload, endpoint, DAILY_TICKER, asked):
         values: dict[str, object] = {"symbol": symbol}
         for column, key in _TICKER_DECIMALS.items():
-            values[column] = decimal_of(_get(item, key, where), where, key)
+            values[column] = decimal_of(_get(item, key, where), where, f"{at}.{key}")
         for column, key in _TICKER_INTS.items():
-            values[column] = int_of(_get(item, key, where), where, key)
+            values[column] = int_of(_get(item, key, where), where, f"{at}.{key}")
         for column, key in _TICKER_TIMES.items():
-            values[column] = time_of(_get(item, key, where), where, key)
-        rows.append(row(DAILY_TICKER, values))
+            values[column] = time_of(_get(item, key, where), where, f"{at}.{key}")
+        rows.append(row(DAILY_TICKER, values, where, at))
     return rows
 
 
 # -- latest_prices ------------------------------------------------------------------------
-def price_rows(payload: object, updated_at: datetime, *,
+def price_rows(payload: object, updated_at: datetime, *, asked: Collection[str],
                endpoint: str = "/api/v3/ticker/price") -> list[tuple[object, ...]]:
-    """/ticker/price (array form) -> latest_prices rows stamped ``updated_at``."""
+    """/ticker/price (array form) for the symbols ``asked`` -> latest_prices rows."""
     rows = []
-    for symbol, item, where in _symbol_items(payload, endpoint):
+    for symbol, item, where, at in _symbol_items(payload, endpoint, LATEST_PRICES, asked):
         rows.append(row(LATEST_PRICES, {
-            "symbol": symbol, "price": decimal_of(_get(item, "price", where), where, "price"),
+            "symbol": symbol,
+            "price": decimal_of(_get(item, "price", where), where, f"{at}.price"),
             "updated_at": updated_at,
-        }))
+        }, where, at))
     return rows
 
 

@@ -2,9 +2,9 @@
 
 :class:`RetryPolicy` answers "may this failed call be tried again, and after how
 long?"; :class:`WeightBudget` answers "may I spend this much request weight now,
-or how long must I wait first?". Neither sleeps nor performs I/O, so both are
-unit-tested with a fake clock; the client (``client.py``) owns the one loop
-that uses them.
+or how long must I wait first?"; :class:`Deadline` answers "how long may this
+request still take?". None sleeps or performs I/O, so all are unit-tested with a
+fake clock; the client (``client.py``) owns the one loop that uses them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ class RetryPolicy:
       backoff ``backoff_base_s * 2**attempt``, capped at ``backoff_max_s``;
     * 429 -> exactly the server's ``Retry-After`` (never less: calling earlier is
       what gets an IP banned), unless it exceeds ``max_retry_after_s``;
-    * 418 (banned), unknown symbols, malformed payloads, other 4xx -> never.
+    * 418 (banned), unknown symbols, malformed payloads, other 4xx -> never;
+    * a passed :class:`Deadline`, an answer over the size cap -> never (the
+      deadline bounds the retries themselves; a second answer would be as big).
     """
 
     max_retries: int = 5
@@ -128,3 +130,39 @@ class WeightBudget:
         with self._lock:
             self._roll(self._clock())
             self._used = used
+
+
+class Deadline:
+    """The total time one request may take: every connect, read, retry and wait in it.
+
+    Started when the first attempt goes out (a wait for the weight budget before it
+    is our own pacing, not a slow exchange). The client clamps each socket wait to
+    :meth:`timeout` and gives up when a retry's delay is not :meth:`allows`-ed.
+    """
+
+    SLACK_S = 0.005
+    """Time left below this counts as none: a socket wait that short is noise."""
+
+    def __init__(self, total_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if total_s <= 0:
+            raise ValueError(f"a deadline must be positive, got {total_s}")
+        self.total_s = total_s
+        self._clock = clock
+        self._started = clock()
+
+    def elapsed(self) -> float:
+        return self._clock() - self._started
+
+    def remaining(self) -> float:
+        return max(self.total_s - self.elapsed(), 0.0)
+
+    def expired(self) -> bool:
+        return self.remaining() < self.SLACK_S
+
+    def allows(self, wait_s: float) -> bool:
+        """Whether waiting ``wait_s`` still leaves time for another attempt."""
+        return wait_s + self.SLACK_S < self.remaining()
+
+    def timeout(self, per_wait_s: float) -> float:
+        """The socket timeout for the next wait: ``per_wait_s``, or less if less time is left."""
+        return max(min(per_wait_s, self.remaining()), self.SLACK_S)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from binance_cdc.settings import Settings, settings_table
+from binance_cdc.settings import Settings, settings_markdown, settings_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,12 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    rows = settings_table()
     if args.markdown:
-        print("| variable | default | meaning |\n|---|---|---|")
-        for var, default, doc in rows:
-            print(f"| `{var}` | `{default}` | {doc} |")
+        print("\n".join(settings_markdown()))
     else:
+        rows = settings_table()
         width = max(len(var) for var, _, _ in rows)
         for var, default, doc in rows:
             print(f"{var:<{width}}  {default:<28}  {doc}")

@@ -17,9 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve Binance's public REST paths over a seeded random-walk market, and "
                     "its WebSocket trade streams (/ws/<symbol>@trade, /stream?streams=...) on "
                     "a second port. Faults: POST /sim/faults {\"kind\": \"429\"|\"418\"|\"500\"|"
-                    "\"malformed\"|\"bad_value\"|\"slow\"|\"unknown_symbol\"|\"ws_disconnect\"|"
-                    "\"ws_shutdown\"|\"ws_malformed\"|\"ws_foreign\"|\"ws_bad_value\", "
-                    "\"path\": ..., \"times\": ...}.")
+                    "\"malformed\"|\"bad_value\"|\"negative_value\"|\"foreign_symbol\"|\"slow\"|"
+                    "\"unknown_symbol\"|\"ws_disconnect\"|\"ws_shutdown\"|\"ws_malformed\"|"
+                    "\"ws_foreign\"|\"ws_bad_value\", \"path\": ..., \"times\": ...}.")
     parser.add_argument("--host", help="interface (default SIMULATOR_HOST)")
     parser.add_argument("--port", type=int, help="port (default SIMULATOR_PORT)")
     parser.add_argument("--ws-port", type=int,

@@ -1,4 +1,8 @@
-"""daily_ticker and latest_prices: multi-symbol ticker calls, rows written only when changed."""
+"""daily_ticker and latest_prices: multi-symbol ticker calls, rows written only when changed.
+
+Every answer is parsed against the symbols its call asked for, all before the one
+transaction, so a rejected row (an unasked symbol, a negative price) writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,13 @@ def extract_daily_ticker(ctx: Context) -> Outcome:
     """/ticker/24hr in batches of EXTRACT_TICKER_BATCH_SIZE (20 symbols cost 2, 21 cost 40)."""
     outcome = Outcome()
 
-    def fetch(symbols: Sequence[str]) -> list[Any]:
-        payloads = []
-        for batch in batches(symbols, ctx.settings.ticker_batch_size):
-            payloads.append(ctx.client.ticker_24hr(batch))
-        return payloads
+    def fetch(symbols: Sequence[str]) -> list[tuple[Sequence[str], Any]]:
+        return [(batch, ctx.client.ticker_24hr(batch))
+                for batch in batches(symbols, ctx.settings.ticker_batch_size)]
 
     symbols, payloads = fetch_multi_symbol(ctx, outcome, fetch)
-    rows = [r for payload in payloads or [] for r in ticker_24hr_rows(payload)]
+    rows = [r for batch, payload in payloads or []
+            for r in ticker_24hr_rows(payload, asked=batch)]
     outcome.loaded = symbols
     if rows:
         with ctx.store.transaction() as cur:
@@ -35,7 +38,7 @@ def extract_latest_prices(ctx: Context) -> Outcome:
     """/ticker/price for all symbols in one call (weight 4); a row changes only with its price."""
     outcome = Outcome()
     symbols, payload = fetch_multi_symbol(ctx, outcome, ctx.client.ticker_price)
-    rows = price_rows(payload, ctx.now) if payload is not None else []
+    rows = price_rows(payload, ctx.now, asked=symbols) if payload is not None else []
     outcome.loaded = symbols
     if rows:
         with ctx.store.transaction() as cur:

@@ -14,9 +14,12 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-HTTP_KINDS = ("429", "418", "500", "malformed", "bad_value", "slow", "unknown_symbol")
+HTTP_KINDS = ("429", "418", "500", "malformed", "bad_value", "negative_value", "foreign_symbol",
+              "slow", "unknown_symbol")
 """429/418/500: that status; malformed: truncated JSON; bad_value: a number replaced by
-"not-a-number"; slow: answer after ``delay_s``; unknown_symbol: -1121 for ``symbol``."""
+"not-a-number"; negative_value: the first decimal string made negative; foreign_symbol: a
+multi-symbol answer gets a copy of its first item under a symbol nobody asked for
+(``NOTASKED<symbol>``); slow: answer after ``delay_s``; unknown_symbol: -1121 for ``symbol``."""
 WS_KINDS = ("ws_disconnect", "ws_shutdown", "ws_malformed", "ws_foreign", "ws_bad_value")
 """On every WebSocket connection (``times`` counts injections, not connections):
 ws_disconnect: drop the TCP connection without a close frame; ws_shutdown: send a
@@ -93,16 +96,45 @@ class FaultPlan:
 
 def corrupt_first_number(payload: Any) -> bool:
     """Replace the first decimal string in ``payload`` with "not-a-number" (in place)."""
+    found = _first_number(payload)
+    if found is None:
+        return False
+    container, key = found
+    container[key] = "not-a-number"
+    return True
+
+
+def _first_number(payload: Any) -> tuple[Any, Any] | None:
+    """The container and key of the first decimal string in ``payload`` (depth first)."""
     if isinstance(payload, dict):
         items: list[tuple[Any, Any]] = list(payload.items())
     elif isinstance(payload, list):
         items = list(enumerate(payload))
     else:
-        return False
+        return None
     for key, value in items:
         if isinstance(value, str) and value.replace(".", "", 1).isdigit():
-            payload[key] = "not-a-number"
-            return True
-        if corrupt_first_number(value):
-            return True
-    return False
+            return payload, key
+        found = _first_number(value)
+        if found is not None:
+            return found
+    return None
+
+
+def negate_first_number(payload: Any) -> bool:
+    """Make the first decimal string in ``payload`` negative (in place): well-formed, but wrong."""
+    found = _first_number(payload)
+    if found is None:
+        return False
+    container, key = found
+    container[key] = "-" + container[key]
+    return True
+
+
+def add_foreign_symbol(payload: Any) -> bool:
+    """Append a copy of the first item of an array-form answer as ``NOTASKED<symbol>``."""
+    if not (isinstance(payload, list) and payload and isinstance(payload[0], dict)
+            and "symbol" in payload[0]):
+        return False
+    payload.append({**payload[0], "symbol": f"NOTASKED{payload[0]['symbol']}"})
+    return True

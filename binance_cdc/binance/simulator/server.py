@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from binance_cdc.binance.simulator import responses
-from binance_cdc.binance.simulator.faults import Fault, FaultPlan, corrupt_first_number
+from binance_cdc.binance.simulator.faults import (
+    Fault, FaultPlan, add_foreign_symbol, corrupt_first_number, negate_first_number,
+)
 from binance_cdc.binance.simulator.limiter import WeightLimiter
 from binance_cdc.binance.simulator.market import INTERVAL_MINUTES, Market, SymbolMarket
 from binance_cdc.binance.weights import WEIGHT_LIMIT_PER_MINUTE, request_weight
@@ -233,6 +235,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "bad_value":
             corrupt_first_number(body)
+        if fault is not None and fault.kind == "negative_value":
+            negate_first_number(body)
+        if fault is not None and fault.kind == "foreign_symbol":
+            add_foreign_symbol(body)
         self._send(200, body)
 
     def _fault_answered(self, fault: Fault) -> bool:

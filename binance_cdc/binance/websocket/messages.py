@@ -157,7 +157,7 @@ def _event(stream: object, data: object, subscribed: dict[str, str], shown: str)
 
 def trade(symbol: str, data: dict[str, Any]) -> Trade:
     """A ``<symbol>@trade`` payload -> :class:`Trade`; raises PayloadError naming the field."""
-    where = Where(f"{symbol.lower()}{TRADE_SUFFIX}", symbol)
+    where = Where(f"{symbol.lower()}{TRADE_SUFFIX}", symbol, RECENT_TRADES)
     missing = [key for key in TRADE_FIELDS if key not in data]
     if missing:
         raise where.fail(missing[0], "field is missing")
@@ -182,4 +182,4 @@ def trade(symbol: str, data: dict[str, Any]) -> Trade:
         # Documented as "Ignore"; older docs called it "was the trade the best price
         # match", which REST returns as isBestMatch (true on Spot).
         "is_best_match": bool_of(data.get("M", True), where, "M"),
-    }))
+    }, where))

@@ -9,8 +9,10 @@ import pytest
 
 from binance_cdc.binance import parse
 from binance_cdc.binance.client import decode_json
-from binance_cdc.datasets import DAILY_TICKER, KLINES, LATEST_PRICES, RECENT_TRADES
-from binance_cdc.errors import PayloadError
+from binance_cdc.datasets import (
+    DAILY_TICKER, DATASETS, KLINES, LATEST_PRICES, ORDER_BOOK, RECENT_TRADES, Column,
+)
+from binance_cdc.errors import PayloadError, RejectedValueError
 
 TRADE = {"id": 3712345678, "price": "67012.34000000", "qty": "0.00150000",
          "quoteQty": "100.51851000", "time": 1721556000456, "isBuyerMaker": False,
@@ -61,7 +63,7 @@ def test_decimals_round_trip_exactly(value, expected):
 def test_json_numbers_are_decoded_without_float():
     body = b'[{"symbol": "1000SATSUSDT", "price": 0.00030120}]'
     (row,) = parse.price_rows(decode_json(body, endpoint="/api/v3/ticker/price"),
-                              datetime(2026, 1, 1, tzinfo=timezone.utc))
+                              datetime(2026, 1, 1, tzinfo=timezone.utc), asked=["1000SATSUSDT"])
     assert row[1] == Decimal("0.00030120") and str(row[1]) == "0.00030120"
 
 
@@ -130,7 +132,7 @@ def test_ticker_24hr_rows_accept_non_ascii_and_digit_symbols():
             "volume": "98765432109876.50000000", "quoteVolume": "15111111111111.11111111",
             "openTime": 1721469600456, "closeTime": 1721556000456, "firstId": "100",
             "lastId": 200, "count": 101}
-    (row,) = parse.ticker_24hr_rows([item])
+    (row,) = parse.ticker_24hr_rows([item], asked=["币安人生USDT"])
     values = as_dict(DAILY_TICKER, row)
     assert values["symbol"] == "币安人生USDT"
     assert values["volume"] == Decimal("98765432109876.50000000")
@@ -139,7 +141,8 @@ def test_ticker_24hr_rows_accept_non_ascii_and_digit_symbols():
 
 def test_price_rows():
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    rows = parse.price_rows([{"symbol": "1000SATSUSDT", "price": "0.00030120"}], now)
+    rows = parse.price_rows([{"symbol": "1000SATSUSDT", "price": "0.00030120"}], now,
+                            asked=["1000SATSUSDT"])
     assert [as_dict(LATEST_PRICES, r) for r in rows] == [
         {"symbol": "1000SATSUSDT", "price": Decimal("0.00030120"), "updated_at": now}]
 
@@ -160,3 +163,135 @@ def test_depth_snapshot_drops_zero_levels_and_rejects_duplicates():
 def test_row_rejects_missing_or_extra_columns():
     with pytest.raises(ValueError, match="declared"):
         parse.row(LATEST_PRICES, {"symbol": "X", "price": Decimal(1)})
+
+
+# -- values the declaration rules out ------------------------------------------------------
+TICKER = {"symbol": "BTCUSDT", "priceChange": "-1012.34000000", "priceChangePercent": "-1.534",
+          "weightedAvgPrice": "66543.21098765", "prevClosePrice": "66000.01000000",
+          "lastPrice": "67012.34000000", "lastQty": "0.00150000", "bidPrice": "67012.33000000",
+          "bidQty": "0.51200000", "askPrice": "67012.34000000", "askQty": "1.20450000",
+          "openPrice": "66000.00000000", "highPrice": "67350.00000000",
+          "lowPrice": "65810.12000000", "volume": "18234.56789000",
+          "quoteVolume": "1213406789.12345678", "openTime": 1721469600456,
+          "closeTime": 1721556000456, "firstId": 3710001234, "lastId": 3712345678,
+          "count": 2344445}
+TICKER_DECIMAL_KEYS = [k for k, v in TICKER.items() if isinstance(v, str) and k != "symbol"]
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def rejected(call) -> RejectedValueError:
+    with pytest.raises(RejectedValueError) as info:
+        call()
+    return info.value
+
+
+@pytest.mark.parametrize("dataset", DATASETS.values(), ids=lambda d: d.name)
+def test_only_changes_are_declared_signed(dataset):
+    signed = {c.name for c in dataset.columns if c.signed}
+    expected = {"price_change", "price_change_percent"} if dataset is DAILY_TICKER else set()
+    assert signed == expected
+
+
+def test_only_a_decimal_column_can_be_signed():
+    with pytest.raises(ValueError, match="only a decimal"):
+        Column("trade_id", "bigint", signed=True)
+
+
+@pytest.mark.parametrize("key, column", [
+    pytest.param("price", "price", id="price"),
+    pytest.param("qty", "qty", id="qty"),
+    pytest.param("quoteQty", "quote_qty", id="quote-qty"),
+])
+def test_negative_trade_values_are_rejected_naming_dataset_symbol_field_and_value(key, column):
+    error = rejected(lambda: parse.trade_rows(
+        "ETHUSDT", [TRADE, {**TRADE, "id": TRADE["id"] + 1, key: "-0.5"}]))
+    assert (error.dataset, error.symbol, error.field) == ("recent_trades", "ETHUSDT",
+                                                          f"[1].{column}")
+    assert error.value == Decimal("-0.5") and error.endpoint == "/api/v3/trades"
+    message = str(error)
+    for part in ("recent_trades", "ETHUSDT", f"[1].{column}", "-0.5", "nothing written"):
+        assert part in message
+
+
+def test_zero_is_not_negative():
+    (row,) = parse.trade_rows("BTCUSDT", [{**TRADE, "qty": "0", "quoteQty": "-0"}])
+    assert row[3] == 0
+
+
+@pytest.mark.parametrize("index", [1, 2, 3, 4, 5, 7, 9, 10], ids=lambda i: f"kline[{i}]")
+def test_every_negative_kline_decimal_is_rejected(index):
+    kline = list(KLINE)
+    kline[index] = "-" + kline[index]
+    error = rejected(lambda: parse.kline_rows("BTCUSDT", "1m", [kline], 0))
+    assert error.dataset == "klines" and error.field.startswith("[0].")
+    assert error.value == -Decimal(KLINE[index])
+
+
+@pytest.mark.parametrize("key", TICKER_DECIMAL_KEYS)
+def test_ticker_decimals_may_be_negative_only_where_declared_signed(key):
+    item = {**TICKER, key: "-" + TICKER[key].lstrip("-")}
+    if key in ("priceChange", "priceChangePercent"):
+        (row,) = parse.ticker_24hr_rows([item], asked=["BTCUSDT"])
+        assert row[DAILY_TICKER.column_names.index("price_change")] < 0
+    else:
+        error = rejected(lambda: parse.ticker_24hr_rows([item], asked=["BTCUSDT"]))
+        assert error.dataset == "daily_ticker" and error.symbol == "BTCUSDT"
+        assert error.value < 0
+
+
+@pytest.mark.parametrize("side, level, field", [
+    pytest.param("bids", ["-1.0", "1"], "bids[0][0]", id="negative-price"),
+    pytest.param("asks", ["1.0", "-0.1"], "asks[0][1]", id="negative-quantity"),
+])
+def test_negative_depth_levels_are_rejected(side, level, field):
+    payload = {"lastUpdateId": 1, "bids": [], "asks": [], side: [level]}
+    error = rejected(lambda: parse.depth_snapshot("BTCUSDT", payload))
+    assert (error.dataset, error.symbol, error.field) == ("order_book", "BTCUSDT", field)
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "sNaN"])
+def test_a_non_finite_number_in_an_answer_is_rejected_naming_the_dataset(value):
+    error = rejected(lambda: parse.ticker_24hr_rows([{**TICKER, "priceChange": value}],
+                                                    asked=["BTCUSDT"]))
+    assert (error.dataset, error.symbol, error.field) == ("daily_ticker", "BTCUSDT",
+                                                          "[0].priceChange")
+    assert f"{value!r} is not a finite number" in str(error)
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("-Infinity")], ids=str)
+def test_a_non_finite_decimal_is_rejected_even_in_a_signed_column(value):
+    values = dict(zip(DAILY_TICKER.column_names, parse.ticker_24hr_rows(
+        [TICKER], asked=["BTCUSDT"])[0]))
+    error = rejected(lambda: parse.row(DAILY_TICKER, {**values, "price_change": value}))
+    assert error.field == "price_change" and "not a finite number" in str(error)
+
+
+@pytest.mark.parametrize("parse_answer", [
+    pytest.param(lambda payload, asked: parse.price_rows(payload, NOW, asked=asked),
+                 id="latest_prices"),
+    pytest.param(lambda payload, asked: parse.ticker_24hr_rows(payload, asked=asked),
+                 id="daily_ticker"),
+])
+@pytest.mark.parametrize("symbols, field, problem", [
+    pytest.param(["BTCUSDT", "DOGEUSDT"], "[1].symbol", "was not asked for", id="not-asked"),
+    pytest.param(["BTCUSDT", "BTCUSDT"], "[1].symbol", "appears twice", id="twice"),
+])
+def test_a_multi_symbol_answer_holds_only_the_symbols_asked_for(parse_answer, symbols, field,
+                                                                problem):
+    payload = [{**TICKER, "price": "1.5", "symbol": s} for s in symbols]
+    error = rejected(lambda: parse_answer(payload, ["BTCUSDT", "ETHUSDT"]))
+    assert error.field == field and error.value == symbols[1] and error.symbol == symbols[1]
+    assert problem in str(error) and error.dataset in str(error)
+
+
+def test_an_asked_symbol_missing_from_the_answer_is_no_error():
+    rows = parse.price_rows([{"symbol": "ETHUSDT", "price": "1"}], NOW,
+                            asked=["BTCUSDT", "ETHUSDT"])
+    assert [r[0] for r in rows] == ["ETHUSDT"]
+
+
+def test_order_book_rows_built_by_the_loader_are_checked_too():
+    error = rejected(lambda: parse.row(ORDER_BOOK, {
+        "symbol": "X", "side": "bid", "price": Decimal(1), "quantity": Decimal(-1),
+        "last_update_id": 1, "updated_at": NOW}))
+    assert error.dataset == "order_book" and error.field == "quantity"

@@ -1,14 +1,14 @@
-"""Retry policy and weight budget: explicit decisions, no sleeping."""
+"""Retry policy, weight budget and request deadline: explicit decisions, no sleeping."""
 
 from __future__ import annotations
 
 import pytest
 
-from binance_cdc.binance.policy import RetryPolicy, WeightBudget
+from binance_cdc.binance.policy import Deadline, RetryPolicy, WeightBudget
 from binance_cdc.binance.weights import request_weight
 from binance_cdc.errors import (
     BinanceApiError, BinanceServerError, IpBannedError, PayloadError, RateLimitedError,
-    UnknownSymbolError,
+    RejectedValueError, RequestDeadlineError, ResponseTooLargeError, UnknownSymbolError,
 )
 
 POLICY = RetryPolicy(max_retries=3, backoff_base_s=0.5, backoff_max_s=1.5, max_retry_after_s=60)
@@ -26,6 +26,12 @@ POLICY = RetryPolicy(max_retries=3, backoff_base_s=0.5, backoff_max_s=1.5, max_r
     pytest.param(UnknownSymbolError("MATICUSDT"), 0, None, id="unknown-symbol-never"),
     pytest.param(PayloadError("bad", endpoint="/x"), 0, None, id="payload-never"),
     pytest.param(BinanceApiError("400", status=400, code=-1102), 0, None, id="4xx-never"),
+    pytest.param(RequestDeadlineError("late", endpoint="/x", deadline_s=1, elapsed_s=1,
+                                      attempts=1), 0, None, id="past-deadline-never"),
+    pytest.param(ResponseTooLargeError(endpoint="/x", size=2, limit=1, setting="S",
+                                       declared=True), 0, None, id="too-large-never"),
+    pytest.param(RejectedValueError("bad", dataset="d", endpoint="/x", symbol="S", field="f",
+                                    value=-1), 0, None, id="rejected-value-never"),
 ])
 def test_retry_policy(error, attempt, expected):
     assert POLICY.delay(attempt, error) == expected
@@ -87,3 +93,21 @@ def test_a_call_bigger_than_the_budget_still_runs_in_a_fresh_window():
 ])
 def test_documented_weights(path, params, weight):
     assert request_weight(path, params) == weight
+
+
+def test_deadline_counts_from_its_start_and_clamps_each_wait():
+    clock = FakeClock(100.0)
+    deadline = Deadline(10.0, clock=clock)
+    assert deadline.timeout(3.0) == 3.0  # plenty left: the per-wait timeout
+    clock.now = 108.5
+    assert deadline.remaining() == pytest.approx(1.5)
+    assert deadline.timeout(3.0) == pytest.approx(1.5)  # less left than one wait
+    assert deadline.allows(1.0) and not deadline.allows(1.5) and not deadline.expired()
+    clock.now = 111.0
+    assert deadline.remaining() == 0 and deadline.expired() and not deadline.allows(0)
+    assert deadline.timeout(3.0) > 0  # never 0: a socket timeout of 0 means non-blocking
+
+
+def test_deadline_must_be_positive():
+    with pytest.raises(ValueError, match="positive"):
+        Deadline(0)

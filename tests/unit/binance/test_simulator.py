@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from binance_cdc.binance.simulator import responses
+from binance_cdc.binance.simulator.faults import Fault
 from binance_cdc.binance.simulator.market import ManualClock, Market
 from binance_cdc.binance.simulator.server import SimulatorServer
 
@@ -99,6 +100,18 @@ def test_fault_admin_api(sim):
                         params={"symbol": "ETHUSDT"}).json()["code"] == -1121
     requests.delete(sim.url + "/sim/faults")
     assert requests.get(sim.url + "/api/v3/depth", params={"symbol": "ETHUSDT"}).status_code == 200
+
+
+def test_well_formed_but_wrong_answers(sim, clock):
+    clock.advance(5)  # some trades
+    sim.faults.add(Fault("negative_value", path="/api/v3/trades"))
+    sim.faults.add(Fault("foreign_symbol", path="/api/v3/ticker/price"))
+    trades = requests.get(sim.url + "/api/v3/trades", params={"symbol": "BTCUSDT"}).json()
+    assert trades[0]["price"].startswith("-") and not trades[1]["price"].startswith("-")
+    prices = requests.get(sim.url + "/api/v3/ticker/price",
+                          params={"symbols": '["BTCUSDT","ETHUSDT"]'}).json()
+    assert [p["symbol"] for p in prices] == ["BTCUSDT", "ETHUSDT", "NOTASKEDBTCUSDT"]
+    assert prices[2]["price"] == prices[0]["price"]
 
 
 @pytest.mark.parametrize("params, code", [

@@ -63,6 +63,7 @@ def test_frames_that_are_not_skipped(text, expected):
                  id="unsubscribed-symbol"),
     pytest.param(frame(e="aggTrade"), "unexpected_event", "'aggTrade'", id="other-event"),
     pytest.param(frame(p="not-a-number"), "malformed", "field p", id="bad-price"),
+    pytest.param(frame(q="-0.5"), "malformed", "qty -0.5 is negative", id="negative-qty"),
     pytest.param(frame(t=None), "malformed", "field t", id="missing-id"),
     pytest.param(frame(s="ETHUSDT"), "malformed", "field s", id="symbol-mismatch"),
     pytest.param(frame(m="yes"), "malformed", "field m", id="bad-flag"),
