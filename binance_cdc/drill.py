@@ -59,10 +59,9 @@ class DrillReport:
 def run_drill(settings: Settings, *, rate: float = 300.0, victims: tuple[str, ...] = VICTIMS,
               settle_s: float = 5.0, timeout_s: float = 300.0,
               on_event: Callable[[str], None] = lambda s: None) -> DrillReport:
-    from binance_cdc.verify.run import verify_until
-
     from binance_cdc.connect.connector import apply
     from binance_cdc.sink.schema import apply_schema
+    from binance_cdc.verify.run import verify_until
 
     stack = Stack(settings)
     stack.up()

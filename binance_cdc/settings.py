@@ -14,9 +14,7 @@ import functools
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import (
-    BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator,
-)
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from binance_cdc.errors import ConfigError
@@ -151,7 +149,7 @@ class ConnectSettings(BaseSettings):
     ready_timeout_s: float = 90.0
     """How long `connector apply` waits for the connector and its task to run."""
     slot_lag_warn_bytes: int = 64 * 1024 * 1024
-    """`connector status` warns, and Prometheus alerts, when the replication slot retains more WAL than this."""
+    """`connector status` warns, and Prometheus alerts, when the slot retains more WAL than this."""
     topic_partitions: int = Field(3, ge=1)
     """Partitions of each change topic Debezium creates (per-key order holds: keys hash to one)."""
     poll_interval_ms: int = Field(25, ge=1)

@@ -157,7 +157,7 @@ def delete_changes(settings: Settings, symbol: str) -> int:
     pg = settings.postgres
     try:
         with psycopg.connect(pg.dsn(), autocommit=True) as conn:
-            return conn.execute(f"DELETE FROM {pg.schema_name}.{DATASET.name} "  # noqa: S608
+            return conn.execute(f"DELETE FROM {pg.schema_name}.{DATASET.name} "
                                 "WHERE symbol = %s", (symbol,)).rowcount
     except psycopg.Error as exc:
         raise StoreError(f"could not delete the bench rows of {symbol}: {exc}; delete them "

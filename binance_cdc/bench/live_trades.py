@@ -160,7 +160,7 @@ def _wait_stored(settings: Settings, symbols: list[str], emitted: int) -> int:
     with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
         while True:
             row = conn.execute(
-                f"SELECT count(*) FROM {settings.postgres.schema_name}.recent_trades "  # noqa: S608
+                f"SELECT count(*) FROM {settings.postgres.schema_name}.recent_trades "
                 "WHERE symbol = ANY(%s)", (symbols,)).fetchone()
             stored = int(row[0]) if row else 0
             if stored >= emitted:
@@ -211,5 +211,5 @@ def _cleanup(settings: Settings, symbols: list[str]) -> None:
     schema = settings.postgres.schema_name
     with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
         for table in ("recent_trades", "live_trade_progress"):
-            conn.execute(f"DELETE FROM {schema}.{table} WHERE symbol = ANY(%s)",  # noqa: S608
+            conn.execute(f"DELETE FROM {schema}.{table} WHERE symbol = ANY(%s)",
                          (symbols,))

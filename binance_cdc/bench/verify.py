@@ -181,9 +181,9 @@ def _plant(sandbox: Sandbox, rows: int) -> list[Planted]:
     schema, trades = sandbox.name, RECENT_TRADES.name
     day_later = moved[5] + dt.timedelta(days=1)
     with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
-        conn.execute(f'UPDATE "{schema}"."{trades}" SET price = price + %s '  # noqa: S608
+        conn.execute(f'UPDATE "{schema}"."{trades}" SET price = price + %s '
                      "WHERE symbol = %s AND trade_id = %s", (Decimal("1E-13"), *middle[:2]))
-        conn.execute(f'UPDATE "{schema}"."{trades}" SET trade_time = %s '  # noqa: S608
+        conn.execute(f'UPDATE "{schema}"."{trades}" SET trade_time = %s '
                      "WHERE symbol = %s AND trade_id = %s", (day_later, *moved[:2]))
     with cassandra_session(sandbox.settings.cassandra, keyspace=schema, timeout_s=10) as session:
         session.execute(f"DELETE FROM {trades} WHERE symbol = %s AND trade_id = %s", first[:2])  # type: ignore[attr-defined]

@@ -23,7 +23,11 @@ from binance_cdc.binance import metrics
 from binance_cdc.binance.policy import RETRYABLE_STATUSES, RetryPolicy, WeightBudget
 from binance_cdc.binance.weights import request_weight
 from binance_cdc.errors import (
-    BinanceApiError, BinanceServerError, IpBannedError, PayloadError, RateLimitedError,
+    BinanceApiError,
+    BinanceServerError,
+    IpBannedError,
+    PayloadError,
+    RateLimitedError,
     UnknownSymbolError,
 )
 from binance_cdc.settings import BinanceSettings

@@ -15,9 +15,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from binance_cdc.datasets import (
-    DAILY_TICKER, KLINES, LATEST_PRICES, RECENT_TRADES, Dataset,
-)
+from binance_cdc.datasets import DAILY_TICKER, KLINES, LATEST_PRICES, RECENT_TRADES, Dataset
 from binance_cdc.errors import PayloadError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -15,9 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from binance_cdc.errors import (
-    BinanceApiError, BinanceServerError, IpBannedError, RateLimitedError,
-)
+from binance_cdc.errors import BinanceApiError, BinanceServerError, IpBannedError, RateLimitedError
 from binance_cdc.settings import BinanceSettings
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({500, 502, 503, 504})

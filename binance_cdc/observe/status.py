@@ -65,7 +65,7 @@ def _guarded(name: str, collect: Callable[[Settings], S], empty: type[S], settin
     try:
         return collect(settings)
     # Anything at all: a status screen that crashes on the fault it should show is useless.
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.debug("status section %s failed", name, exc_info=True)
         reason = str(exc) if isinstance(exc, BinanceCdcError) else f"{type(exc).__name__}: {exc}"
         return empty(error=reason.strip() or type(exc).__name__)  # type: ignore[call-arg]
@@ -188,14 +188,14 @@ def extraction_section(settings: Settings) -> ExtractionSection:
             rows = conn.execute(
                 "SELECT DISTINCT ON (dataset) dataset, started_at, finished_at, status, "
                 "rows_inserted, rows_updated, rows_deleted, requests, weight_used, error "
-                f"FROM {pg.schema_name}.extraction_runs "  # noqa: S608
+                f"FROM {pg.schema_name}.extraction_runs "
                 "WHERE dataset = ANY(%s) ORDER BY dataset, started_at DESC",
                 (list(DATASETS),)).fetchall()
             live_table = f"{pg.schema_name}.live_trade_progress"
             exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (live_table,)).fetchone()
             live = conn.execute(  # none before the live writer first ran
                 "SELECT symbol, last_complete_id, known_gaps, updated_at "
-                f"FROM {live_table} ORDER BY symbol"  # noqa: S608
+                f"FROM {live_table} ORDER BY symbol"
             ).fetchall() if exists and exists[0] else []
     except psycopg.Error as exc:
         raise StoreError(f"cannot read {pg.schema_name}.extraction_runs at {pg.host}:{pg.port}: "

@@ -53,7 +53,7 @@ def request_incremental_snapshot(pg: PostgresSettings, table: str) -> str:
     signal_id = f"snapshot-{uuid.uuid4()}"
     data = json.dumps({"data-collections": [f"{pg.schema_name}.{table}"], "type": "incremental"})
     with _connect(pg) as conn:
-        conn.execute(f"INSERT INTO {pg.schema_name}.{SIGNAL_TABLE} (id, type, data) "  # noqa: S608
+        conn.execute(f"INSERT INTO {pg.schema_name}.{SIGNAL_TABLE} (id, type, data) "
                      "VALUES (%s, 'execute-snapshot', %s)", (signal_id, data))
     return signal_id
 

@@ -130,7 +130,7 @@ def plan(query: QueryTable, source: TableSpec, target: TableSpec) -> DerivePlan:
                for i, (c, k) in enumerate(zip(source.columns, source.kinds))}
         try:
             out = query.derive(row)
-        except Exception as exc:  # noqa: BLE001 - derive is user code; any failure is a finding
+        except Exception as exc:  # derive is user code; any failure is a finding
             if not used:
                 raise ConfigError(f"the derivation of query table {query.name} fails on a sample "
                                   f"{source.name} row: {type(exc).__name__}: {exc}") from exc

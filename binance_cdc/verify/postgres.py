@@ -75,7 +75,7 @@ def estimate_rows(pg: PostgresSettings, table: str) -> int:
             if row[0] >= 0:
                 return int(row[0])
             # Never analyzed (-1): count it, once.
-            return int(conn.execute(f"SELECT count(*) FROM {quote(pg.schema_name)}."  # noqa: S608
+            return int(conn.execute(f"SELECT count(*) FROM {quote(pg.schema_name)}."
                                     f"{quote(table)}").fetchone()[0])
     except psycopg.Error as exc:
         raise StoreError(f"cannot read {pg.schema_name}.{table} in PostgreSQL: {exc}".strip(),

@@ -143,7 +143,7 @@ class TableScan:
                 thread.join(timeout=QUERY_TIMEOUT_S)
 
     def _page(self, statement: object, params: tuple[object, ...], state: bytes | None,
-              profile: object):  # noqa: ANN202
+              profile: object):
         from cassandra import OperationTimedOut, ReadFailure, ReadTimeout, Unavailable
 
         for attempt in range(RETRIES + 1):
@@ -189,7 +189,7 @@ class KeyedReads:
             results = execute_concurrent_with_args(
                 self.session, statement, params, concurrency=self.concurrency,
                 raise_on_first_error=True, execution_profile=_tuples(self.session))
-        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+        except Exception as exc:  # the driver's errors have no common base
             raise _sink_error(self.keyspace, self.spec.name, exc) from exc
         return [row for _, result in results for row in result]
 
@@ -209,14 +209,14 @@ class KeyedReads:
                 state = result.paging_state
                 if state is None:
                     return
-        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+        except Exception as exc:  # the driver's errors have no common base
             raise _sink_error(self.keyspace, self.spec.name, exc) from exc
 
 
 def _prepare(session: object, cql: str, keyspace: str, table: str):  # noqa: ANN202
     try:
         return session.prepare(cql)  # type: ignore[attr-defined]
-    except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+    except Exception as exc:  # the driver's errors have no common base
         raise _sink_error(keyspace, table, exc) from exc
 
 

@@ -7,7 +7,12 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from binance_cdc.binance.simulator.market import (
-    DAY_MS, INTERVAL_MINUTES, MINUTE_MS, Market, SymbolMarket, fmt,
+    DAY_MS,
+    INTERVAL_MINUTES,
+    MINUTE_MS,
+    Market,
+    SymbolMarket,
+    fmt,
 )
 from binance_cdc.binance.weights import WEIGHT_LIMIT_PER_MINUTE
 

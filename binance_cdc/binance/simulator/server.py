@@ -197,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else None
         self._send(status, {"code": code, "msg": msg}, headers)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:  # stdlib name
         url = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         if url.path.startswith("/sim/"):
@@ -252,10 +252,10 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._admin("POST", urlsplit(self.path).path)
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._admin("DELETE", urlsplit(self.path).path)
 
     def _admin(self, method: str, path: str) -> None:

@@ -237,7 +237,7 @@ class StreamServer:
             await asyncio.sleep(TICK_S)
             try:
                 self._tick()
-            except Exception:  # noqa: BLE001 - one bad tick must not end the streams
+            except Exception:  # one bad tick must not end the streams
                 log.exception("stream tick failed")
 
     def _tick(self) -> None:

@@ -27,9 +27,7 @@ from dataclasses import dataclass, field
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from binance_cdc.binance.websocket.messages import (
-    Message, Shutdown, combined_url, subscribe_message,
-)
+from binance_cdc.binance.websocket.messages import Message, Shutdown, combined_url, subscribe_message
 from binance_cdc.binance.websocket.policy import AttemptLimiter, MessagePacer, ReconnectBackoff
 from binance_cdc.errors import ConfigError
 from binance_cdc.settings import LiveTradesSettings

@@ -7,7 +7,11 @@ import pytest
 from binance_cdc.binance.policy import RetryPolicy, WeightBudget
 from binance_cdc.binance.weights import request_weight
 from binance_cdc.errors import (
-    BinanceApiError, BinanceServerError, IpBannedError, PayloadError, RateLimitedError,
+    BinanceApiError,
+    BinanceServerError,
+    IpBannedError,
+    PayloadError,
+    RateLimitedError,
     UnknownSymbolError,
 )
 

@@ -10,7 +10,14 @@ import pytest
 
 from binance_cdc.binance.parse import trade_rows
 from binance_cdc.binance.websocket.messages import (
-    Reply, Shutdown, Skip, Trade, combined_url, decode, split_streams, trade_stream,
+    Reply,
+    Shutdown,
+    Skip,
+    Trade,
+    combined_url,
+    decode,
+    split_streams,
+    trade_stream,
 )
 
 SUBSCRIBED = {"btcusdt@trade": "BTCUSDT", "币安人生usdt@trade": "币安人生USDT"}
