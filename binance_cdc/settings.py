@@ -11,6 +11,7 @@ the README from these classes.
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
 from typing import Annotated
 
@@ -519,7 +520,7 @@ def _attribute_docstrings(module: object) -> dict[str, str]:
     cls_node = module.body[0]  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
     body = cls_node.body
-    for node, following in zip(body, body[1:]):
+    for node, following in itertools.pairwise(body):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(following, ast.Expr)
                 and isinstance(following.value, ast.Constant)

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import SinkError, StoreError
@@ -29,6 +30,9 @@ from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.sink.query_tables import QueryTable
 from binance_cdc.sink.schema import schema_statements
 from binance_cdc.verify.canonical import epoch_ms
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +117,7 @@ class Sandbox:
             raise StoreError(f"cannot load {self.name}.{table} into PostgreSQL: {exc}") from exc
         return count
 
-    def insert_into_cassandra(self, session: object, table: str, columns: Sequence[str],
+    def insert_into_cassandra(self, session: Session, table: str, columns: Sequence[str],
                               rows: Iterable[Sequence[object]]) -> int:
         """Insert rows into the sandbox's Cassandra table in unlogged batches; returns how many."""
         return insert_rows(session, self.name, table, columns, rows)
@@ -142,7 +146,7 @@ class CassandraLoader:
     sent again (inserts are idempotent).
     """
 
-    def __init__(self, session: object, keyspace: str, table: str, columns: Sequence[str]) -> None:
+    def __init__(self, session: Session, keyspace: str, table: str, columns: Sequence[str]) -> None:
         self.session = session
         self.statement = session.prepare(  # type: ignore[attr-defined]
             f'INSERT INTO "{keyspace}"."{table}" JSON ?')
@@ -185,7 +189,7 @@ class CassandraLoader:
                 _settle(self.session, *self.in_flight.popleft())
 
 
-def insert_rows(session: object, keyspace: str, table: str, columns: Sequence[str],
+def insert_rows(session: Session, keyspace: str, table: str, columns: Sequence[str],
                 rows: Iterable[Sequence[object]]) -> int:
     """All ``rows`` into one table (see :class:`CassandraLoader`); returns how many."""
     # Batches spanning partitions draw a server warning each; loading is what they are for here.
@@ -206,7 +210,7 @@ def quiet_driver() -> Iterator[None]:
         driver_log.setLevel(level)
 
 
-def _settle(session: object, batch: object, future: object) -> None:
+def _settle(session: Session, batch: object, future: object) -> None:
     from cassandra import DriverException, OperationTimedOut, WriteTimeout
 
     for attempt in range(RETRIES + 1):
@@ -230,7 +234,7 @@ def trade_rows(count: int, *, symbols: Sequence[str], seed: int = 7,
 
     Prices and quantities carry Binance's 8 decimals with trailing zeros.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic trades, not secrets
     step = dt.timedelta(days=1) / TRADES_PER_DAY_PER_SYMBOL
     eight = Decimal("1E-8")
     for i in range(count):

@@ -227,7 +227,8 @@ def _run_verify(sandbox: Sandbox) -> VerifyRun:
     run = VerifyRun()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)
+        child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env,  # noqa: S603
+                                 stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
         run.wall_s = time.monotonic() - started
         child.returncode = run.exit_status = os.waitstatus_to_exitcode(status)

@@ -11,11 +11,15 @@ that times out falls back to the estimate.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from binance_cdc.datasets import DATASETS
 from binance_cdc.observe.report import CassandraSection
 from binance_cdc.settings import Settings
 from binance_cdc.sink.query_tables import QUERY_TABLES
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ def postgres_estimates(settings: Settings) -> dict[str, int]:
     return {name: n for name, n in rows if n >= 0}
 
 
-def cassandra_estimates(session: object, keyspace: str) -> dict[str, int]:
+def cassandra_estimates(session: Session, keyspace: str) -> dict[str, int]:
     """Partitions per table, summed over the token ranges of system.size_estimates."""
     rows = session.execute(  # type: ignore[attr-defined]
         "SELECT table_name, partitions_count FROM system.size_estimates WHERE keyspace_name = %s",
@@ -69,7 +73,7 @@ def estimate(table: str, cassandra: dict[str, int],
     return None
 
 
-def count_rows(settings: Settings, session: object, section: CassandraSection, *,
+def count_rows(settings: Settings, session: Session, section: CassandraSection, *,
                exact_below: int = EXACT_BELOW) -> None:
     """Fill ``section.counts`` (and ``estimated`` for the figures that are estimates)."""
     try:

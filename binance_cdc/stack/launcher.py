@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from binance_cdc.errors import PortTakenError, ServiceStartError, StackError
 from binance_cdc.settings import Settings
@@ -248,7 +249,7 @@ class Stack:
         return str(self._select([name])[0].log_file)
 
 
-def _tail(path, lines: int = 3) -> str:  # noqa: ANN001
+def _tail(path: Path, lines: int = 3) -> str:
     try:
         text = path.read_text(errors="replace").strip().splitlines()
     except FileNotFoundError:

@@ -68,7 +68,7 @@ for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__has
               "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__",
               "__mod__", "__rmod__", "__pow__", "__rpow__", "__and__", "__rand__", "__or__",
               "__ror__", "__xor__", "__rxor__", "__lshift__", "__rshift__", "__enter__"):
-    setattr(_Probe, _name, _Probe._refuse)
+    setattr(_Probe, _name, _Probe._refuse)  # noqa: SLF001 - the class setting itself up
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.errors import BinanceCdcError, ConfigError
@@ -42,6 +43,9 @@ from binance_cdc.verify.result import TableDiff, VerifyResult
 from binance_cdc.verify.scan import KeyedReads, TableScan, splits_for
 from binance_cdc.verify.spec import Bucketing, TableSpec, bucket_count, check_cassandra_table
 from binance_cdc.verify.sums import BucketSums, Parts, canonical_rows
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +101,7 @@ def _log(diff: TableDiff) -> None:
 class Run:
     """One verify run: the connections, the symbol filter and what it has read so far."""
 
-    def __init__(self, settings: Settings, session: object, symbols: Sequence[str] | None,
+    def __init__(self, settings: Settings, session: Session, symbols: Sequence[str] | None,
                  progress: ProgressFn) -> None:
         self.settings = settings
         self.pg = settings.postgres

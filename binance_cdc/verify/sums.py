@@ -48,7 +48,7 @@ def bucket_function(bucketing: Bucketing) -> BucketsOf:
 
 
 def row_hash(parts: Sequence[bytes]) -> int:
-    return int.from_bytes(hashlib.md5(SEPARATOR.join(parts)).digest()[:8], "big")
+    return int.from_bytes(hashlib.md5(SEPARATOR.join(parts), usedforsecurity=False).digest()[:8], "big")
 
 
 class BucketSums:

@@ -184,7 +184,7 @@ def poisoned(sandbox: Sandbox, session: object, settings: Settings) -> Iterator[
         session.execute(  # type: ignore[attr-defined]
             "INSERT INTO dead_letters (topic, day, partition, offset, record_key, record_value, "
             "value_bytes, error, recorded_at) VALUES (%s, %s, 0, %s, %s, %s, 42, %s, %s)",
-            (topic, base.date(), 100 + trade_id, record_key, '{"after": {"trade_id": %d}}' % trade_id,
+            (topic, base.date(), 100 + trade_id, record_key, f'{{"after": {{"trade_id": {trade_id}}}}}',
              error, base))
     try:
         yield {"symbol": symbol, "errors": errors}

@@ -100,7 +100,7 @@ def ticker_24hr(m: SymbolMarket) -> dict[str, Any]:
     prev = _prev_close(m, first_minute)
     open_price, high, low, close, lots, units, count = prev, prev, prev, prev, 0, 0, 0
     first_id = last_id = -1
-    for i, minute in enumerate(range(first_minute, now + 1, MINUTE_MS)):
+    for minute in range(first_minute, now + 1, MINUTE_MS):
         c = m.candles.get(minute)
         if c is None:
             continue

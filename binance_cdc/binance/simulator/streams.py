@@ -95,6 +95,7 @@ class StreamServer:
         self._stopped: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._closing: set[asyncio.Future[None]] = set()  # referenced until done
 
     @property
     def url(self) -> str:
@@ -254,7 +255,9 @@ class StreamServer:
             frames = [combined if client.combined else raw
                       for stream, combined, raw in events if stream in client.streams]
             if client.queue.qsize() + len(frames) > MAX_QUEUED_FRAMES:
-                asyncio.ensure_future(client.conn.close(1008, "client too slow"))
+                closing = asyncio.ensure_future(client.conn.close(1008, "client too slow"))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
                 continue
             for frame in frames:
                 client.queue.put_nowait(frame)

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from binance_cdc.errors import ServiceStartError, StackError
-from binance_cdc.settings import PROJECT_ROOT
+from binance_cdc.settings import PROJECT_ROOT, PostgresSettings
 from binance_cdc.stack.services.base import Port, Service
 
 CONF_FILE = PROJECT_ROOT / "sql" / "postgresql.conf"
@@ -23,7 +23,7 @@ class PostgresService(Service):
     settings_section = "postgres"
 
     @property
-    def pg(self):  # noqa: ANN201 - the PostgresSettings section
+    def pg(self) -> PostgresSettings:
         return self.settings.postgres
 
     @property
