@@ -1,9 +1,11 @@
 """The project's exception tree.
 
 Every error a user can meet derives from :class:`BinanceCdcError`; each says
-whether trying again can help (``retryable``) so callers and the CLI decide
-without parsing messages. Adapters translate their library's errors in one
-place and chain the original (``raise ... from exc``).
+whether trying again can help (``retryable``), so the loops that retry decide
+without parsing messages: the Binance client's ``RetryPolicy``, ``verify
+--until-equal``, waiting for the connector to run, the live writer's commits.
+Adapters translate their library's errors in one place and chain the original
+(``raise ... from exc``); Postgres connections are opened in ``postgres/connection.py``.
 
     BinanceCdcError
     ├── ConfigError                 a setting is missing or wrong
@@ -16,8 +18,7 @@ place and chain the original (``raise ... from exc``).
     │   ├── IpBannedError           418: stop calling until the ban lifts
     │   ├── UnknownSymbolError      -1121: symbol not listed
     │   ├── BinanceServerError      5xx / connection trouble          (retryable)
-    │   ├── PayloadError            a response that is not what the API documents
-    │   └── StreamConnectionError   a WebSocket stream refused or dropped us (retryable)
+    │   └── PayloadError            a response that is not what the API documents
     ├── StoreError                  PostgreSQL
     ├── ConnectError                Kafka Connect REST / the Debezium connector
     │   └── ConnectorFailedError    the connector or a task is FAILED (trace + likely cause)
@@ -133,12 +134,6 @@ class PayloadError(BinanceApiError):
         self.endpoint = endpoint
         self.symbol = symbol
         self.field = field
-
-
-class StreamConnectionError(BinanceApiError):
-    """A WebSocket market stream could not be opened, or was closed under us."""
-
-    retryable = True
 
 
 class StoreError(BinanceCdcError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from binance_cdc.errors import StoreError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def generate(settings: Settings, result: LoadResult, *, duration_s: float, batch
     next_trade, oldest_alive = 0, 0
     tick = 0
     try:
-        with psycopg.connect(settings.postgres.dsn()) as conn:
+        with connect(settings.postgres, autocommit=False) as conn:
             with conn.transaction():
                 conn.cursor().executemany(
                     f"INSERT INTO {schema}.latest_prices VALUES (%s, 1, now()) "
@@ -133,10 +134,8 @@ def generate(settings: Settings, result: LoadResult, *, duration_s: float, batch
 
 def cleanup(settings: Settings, result: LoadResult) -> None:
     """Delete the run's rows (their deletes flow through the pipeline too)."""
-    import psycopg
-
     schema = settings.postgres.schema_name
-    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+    with connect(settings.postgres) as conn:
         conn.execute(f"DELETE FROM {schema}.recent_trades WHERE symbol = %s",
                      (result.trade_symbol,))
         conn.execute(f"DELETE FROM {schema}.latest_prices WHERE symbol = ANY(%s)",

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import BinanceCdcError, StoreError
@@ -34,6 +34,7 @@ from binance_cdc.observe.report import (
     TopicRow,
     TopicsSection,
 )
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 
@@ -57,7 +58,7 @@ def collect_status(settings: Settings) -> StatusReport:
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {name: pool.submit(_guarded, name, collect, empty, settings)
                    for name, (collect, empty) in jobs.items()}
-        sections = {name: future.result() for name, future in futures.items()}
+        sections: dict[str, Any] = {name: future.result() for name, future in futures.items()}
     return StatusReport(collected_at=dt.datetime.now(dt.timezone.utc), **sections)
 
 
@@ -144,7 +145,7 @@ def topics_section(settings: Settings) -> TopicsSection:
 def stream_section(settings: Settings) -> StreamSection:
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace,
                            timeout_s=CONNECT_TIMEOUT_S) as session:
-        rows = session.execute(  # type: ignore[attr-defined]
+        rows = session.execute(
             "SELECT query_name, batch_id, records, rows_written, rows_deleted, dead_letters, "
             "duration_ms, max_source_ts, finished_at FROM stream_progress",
             timeout=COUNT_TIMEOUT_S)
@@ -184,7 +185,7 @@ def extraction_section(settings: Settings) -> ExtractionSection:
 
     pg = settings.postgres
     try:
-        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        with connect(pg) as conn:
             rows = conn.execute(
                 "SELECT DISTINCT ON (dataset) dataset, started_at, finished_at, status, "
                 "rows_inserted, rows_updated, rows_deleted, requests, weight_used, error "

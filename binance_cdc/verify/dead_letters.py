@@ -62,7 +62,7 @@ class DeadLetters:
             f"FROM {quote(keyspace)}.{quote(TABLE)}", fetch_size=1000)
         letters: dict[tuple[str, tuple[bytes, ...]], DeadLetter] = {}
         try:
-            rows = list(session.execute(statement))  # type: ignore[attr-defined]
+            rows = list(session.execute(statement))
         except InvalidRequest as exc:
             log.warning("no dead letters to explain differences with: %s", exc)
             return cls(letters)

@@ -103,7 +103,7 @@ class DerivePlan:
                 else (lambda parts: (parts[copied[0]],)))
         out: list[Parts] = []
         for parts in rows:
-            row = dict(zip(names, parts))
+            row: dict[str, object] = dict(zip(names, parts))
             try:
                 for position, name, decoder in decoders:
                     row[name] = decoder(parts[position])

@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from binance_cdc.errors import SinkError
 from binance_cdc.verify.canonical import cql_selector, decode, quote, unrepresentable
@@ -92,8 +92,8 @@ class TableScan:
         statement.fetch_size = self.page_size
         profile = _tuples(session)
         work: queue.SimpleQueue[tuple[object, ...]] = queue.SimpleQueue()
-        for item in self.work:
-            work.put(item)
+        for unit in self.work:
+            work.put(unit)
         pages: queue.Queue[object] = queue.Queue(maxsize=self.concurrency * 2)
         stop = threading.Event()
 
@@ -141,7 +141,7 @@ class TableScan:
                         raise item
                     raise _sink_error(self.keyspace, self.spec.name, item) from item
                 else:
-                    yield item  # type: ignore[misc]
+                    yield cast("list[tuple[bytes | None, ...]]", item)
         finally:
             stop.set()
             for thread in threads:
@@ -153,7 +153,7 @@ class TableScan:
 
         for attempt in range(RETRIES + 1):
             try:
-                return self.session.execute(  # type: ignore[attr-defined]
+                return self.session.execute(
                     statement, params, paging_state=state, execution_profile=profile)
             except (OperationTimedOut, ReadTimeout, ReadFailure, Unavailable) as exc:
                 if attempt == RETRIES:
@@ -207,7 +207,7 @@ class KeyedReads:
         state = None
         try:
             while True:
-                result = self.session.execute(  # type: ignore[attr-defined]
+                result = self.session.execute(
                     statement, (token,), paging_state=state,
                     execution_profile=_tuples(self.session))
                 yield result.current_rows
@@ -220,7 +220,7 @@ class KeyedReads:
 
 def _prepare(session: Session, cql: str, keyspace: str, table: str) -> PreparedStatement:
     try:
-        return session.prepare(cql)  # type: ignore[attr-defined]
+        return session.prepare(cql)
     except Exception as exc:  # the driver's errors have no common base
         raise _sink_error(keyspace, table, exc) from exc
 
@@ -230,7 +230,7 @@ def _tuples(session: Session) -> ExecutionProfile:
     from cassandra.cluster import EXEC_PROFILE_DEFAULT
     from cassandra.query import tuple_factory
 
-    return session.execution_profile_clone_update(  # type: ignore[attr-defined]
+    return session.execution_profile_clone_update(
         EXEC_PROFILE_DEFAULT, row_factory=tuple_factory, request_timeout=QUERY_TIMEOUT_S)
 
 

@@ -14,6 +14,7 @@ by md5 of the key's text otherwise.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -98,7 +99,7 @@ def check_cassandra_table(session: Session, keyspace: str, spec: TableSpec) -> N
 
 
 def _table_metadata(session: Session, keyspace: str, name: str) -> TableMetadata:
-    cluster = session.cluster  # type: ignore[attr-defined]
+    cluster = session.cluster
     cluster.refresh_table_metadata(keyspace, name)
     ks = cluster.metadata.keyspaces.get(keyspace)
     table = None if ks is None else ks.tables.get(name)
@@ -129,7 +130,7 @@ class Bucketing:
                 return position
         return None
 
-    def of(self, parts: tuple[bytes, ...] | list[bytes]) -> int:
+    def of(self, parts: Sequence[bytes]) -> int:
         position = self.integer_position
         if position is not None:
             try:

@@ -23,6 +23,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -122,7 +123,7 @@ class StreamFeed:
         s = self.settings
         rotate_in = max(0.0, s.connection_lifetime_s - s.rotate_margin_s)
         assert conn.pump is not None
-        waits: dict[asyncio.Future[object], str] = {
+        waits: dict[asyncio.Future[Any], str] = {
             conn.pump: "lost",
             asyncio.ensure_future(self.stop.wait()): "stop",
             asyncio.ensure_future(conn.shutdown.wait()): "the server announced a shutdown",

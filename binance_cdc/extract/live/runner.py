@@ -236,7 +236,7 @@ class LiveWriter:
             except StoreError as exc:
                 self.sink.restore(batch)
                 failures += 1
-                if self._draining and failures >= 3:
+                if not exc.retryable or (self._draining and failures >= 3):
                     raise
                 log.warning("could not commit %d trades (%s); retrying in 1s", len(batch.rows),
                             exc)
