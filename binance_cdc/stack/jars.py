@@ -29,7 +29,6 @@ JVM_DIR = PROJECT_ROOT / "jvm"
 # Module of jvm/pom.xml -> the folder under jars_dir it fills.
 MODULE_FOLDERS = {"kafka": "kafka", "connect": "connect", "debezium": "connect-plugins",
                   "cassandra": "cassandra", "spark": "spark", "jmx": "jmx"}
-SERVICE_FOLDERS = tuple(MODULE_FOLDERS.values())
 _POM = "{http://maven.apache.org/POM/4.0.0}"
 
 

@@ -32,8 +32,6 @@ from binance_cdc.stack.services.spark import SparkMasterService, SparkWorkerServ
 
 log = logging.getLogger(__name__)
 
-# The services in status order; spark-worker-N follow the master (SPARK_CLUSTER_WORKERS).
-CORE_SERVICES = ("postgres", "kafka", "connect", "cassandra", "spark-master")
 # Names that stand for several services: `stack up spark` is the whole cluster.
 GROUPS: dict[str, str] = {"spark": "spark-"}
 # Spawn order: Cassandra first because it is the slowest and needs nobody.

@@ -27,10 +27,6 @@ from binance_cdc.binance.weights import WEIGHT_LIMIT_PER_MINUTE, request_weight
 
 log = logging.getLogger(__name__)
 
-API_PATHS = ("/api/v3/ping", "/api/v3/time", "/api/v3/exchangeInfo", "/api/v3/trades",
-             "/api/v3/historicalTrades", "/api/v3/depth", "/api/v3/klines",
-             "/api/v3/ticker/24hr", "/api/v3/ticker/price")
-
 
 class ApiError(Exception):
     """An error answer in Binance's shape: HTTP status plus {"code", "msg"}."""
