@@ -13,12 +13,15 @@ from __future__ import annotations
 import functools
 import itertools
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from binance_cdc.errors import ConfigError
+
+if TYPE_CHECKING:
+    import ast
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -514,10 +517,11 @@ def settings_table() -> list[tuple[str, str, str]]:
     return rows
 
 
-def _attribute_docstrings(module: object) -> dict[str, str]:
+def _attribute_docstrings(module: ast.Module) -> dict[str, str]:
     import ast
 
-    cls_node = module.body[0]  # type: ignore[attr-defined]
+    cls_node = module.body[0]
+    assert isinstance(cls_node, ast.ClassDef)
     docs: dict[str, str] = {}
     body = cls_node.body
     for node, following in itertools.pairwise(body):

@@ -33,7 +33,7 @@ from binance_cdc.sink.schema import schema_statements
 from binance_cdc.verify.canonical import epoch_ms
 
 if TYPE_CHECKING:
-    from cassandra.cluster import Session
+    from cassandra.cluster import ResponseFuture, Session
 
 log = logging.getLogger(__name__)
 
@@ -211,12 +211,12 @@ def quiet_driver() -> Iterator[None]:
         driver_log.setLevel(level)
 
 
-def _settle(session: Session, batch: object, future: object) -> None:
+def _settle(session: Session, batch: object, future: ResponseFuture) -> None:
     from cassandra import DriverException, OperationTimedOut, WriteTimeout
 
     for attempt in range(RETRIES + 1):
         try:
-            future.result()  # type: ignore[attr-defined]
+            future.result()
             return
         except (OperationTimedOut, WriteTimeout) as exc:
             if attempt == RETRIES:
