@@ -36,6 +36,7 @@ from binance_cdc.sink.writer import CassandraWriter
 from binance_cdc.stream import decode as d
 from binance_cdc.stream.driver_path import dead_letter, deletes_of, upserts_of
 from binance_cdc.stream.errors_text import summary
+from binance_cdc.stream.sessions import ConnectorSessions
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -48,7 +49,8 @@ CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
 OUTAGE_MARKERS = ("cancelled", "SparkContext was shut down", "AllNodesFailedException",
                   "NoNodeAvailableException", "Failed to open native connection",
                   "TimeoutException", "UnavailableException", "OverloadedException",
-                  "ConnectionInitException", "BusyConnectionException", "ClosedConnection")
+                  "ConnectionInitException", "BusyConnectionException", "ClosedConnection",
+                  "NodeUnavailableException", "Control channel not available")
 WRITETIME = "writetime_us"
 
 
@@ -76,9 +78,12 @@ class BatchApplier:
     """The ``foreachBatch`` function of one dataset's query."""
 
     def __init__(self, settings: Settings, dataset: Dataset, writer: CassandraWriter,
-                 lsn_ceiling: Callable[[], int],
+                 lsn_ceiling: Callable[[], int], sessions: ConnectorSessions,
                  on_report: Callable[[BatchReport], None] | None = None) -> None:
         self.settings = settings
+        self.sessions = sessions
+        self._generation = sessions.generation  # of the batch being applied
+        self._session_options = sessions.options()
         self.dataset = dataset
         self.writer = writer
         self.lsn_ceiling = lsn_ceiling
@@ -91,6 +96,8 @@ class BatchApplier:
         # the other tables' queries (spark.scheduler.mode FAIR in the properties file).
         batch.sparkSession.sparkContext.setLocalProperty("spark.scheduler.pool", self.dataset.name)
         report = BatchReport(self.dataset.name, batch_id)
+        self._generation = self.sessions.generation
+        self._session_options = self.sessions.options()
         # Not cached: caching takes Spark's session-wide cache lock, which the five
         # queries' batches contend for. Each job decodes its slice once instead (see
         # _observed: no filter is pushed below the checks).
@@ -110,6 +117,7 @@ class BatchApplier:
                 self._apply_on_driver(decoded, report)
         except (Py4JError, SinkError) as exc:
             if any(marker in str(exc) for marker in OUTAGE_MARKERS) or not self.writer.reachable():
+                self.sessions.renew(self._generation, summary(exc))
                 raise StreamError(f"{self.dataset.name} batch {batch_id}: Cassandra (or the job) "
                                   f"is not available ({summary(exc)}); the query restarts from "
                                   "its checkpoint", retryable=True) from exc
@@ -173,7 +181,8 @@ class BatchApplier:
         cass = self.settings.cassandra
         (frame.write.format(CASSANDRA_FORMAT).mode("append")
          .options(**{"keyspace": cass.keyspace, "table": table, "writetime": WRITETIME,
-                     "spark.cassandra.output.consistency.level": cass.write_consistency})
+                     "spark.cassandra.output.consistency.level": cass.write_consistency,
+                     **self._session_options})
          .save())
 
     # -- the driver's path -------------------------------------------------

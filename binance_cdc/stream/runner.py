@@ -26,6 +26,7 @@ from binance_cdc.sink.schema import apply_schema
 from binance_cdc.sink.writer import CassandraWriter
 from binance_cdc.stream.batch import BatchApplier, BatchReport
 from binance_cdc.stream.errors_text import summary
+from binance_cdc.stream.sessions import ConnectorSessions
 from binance_cdc.stream.job import (
     active_session,
     configure,
@@ -82,6 +83,7 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
                stop: threading.Event, on_report: Callable[[BatchReport], None] | None) -> int:
     states = {name: QueryState(dataset) for name, dataset in DATASETS.items()}
     reports: dict[str, int] = {}
+    sessions = ConnectorSessions()
 
     def reported(report: BatchReport) -> None:
         reports[report.dataset] = reports.get(report.dataset, 0) + 1
@@ -94,7 +96,8 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
             on_report(report)
 
     def start(state: QueryState) -> None:
-        applier = BatchApplier(settings, state.dataset, writer, wal.current, on_report=reported)
+        applier = BatchApplier(settings, state.dataset, writer, wal.current, sessions,
+                               on_report=reported)
         state.query = start_query(session, settings, state.dataset, applier)
         state.restart_at = None
 
