@@ -82,19 +82,8 @@ def fmt(value: Decimal, places: int = 8) -> str:
 
 
 class _Candle:
-    __slots__ = (
-        "close",
-        "count",
-        "first_id",
-        "high",
-        "last_id",
-        "lots",
-        "low",
-        "open",
-        "quote_units",
-        "taker_lots",
-        "taker_quote_units",
-    )
+    __slots__ = ("open", "high", "low", "close", "lots", "quote_units", "count",
+                 "taker_lots", "taker_quote_units", "first_id", "last_id")
 
     def __init__(self, price: int) -> None:
         self.open = self.high = self.low = self.close = price

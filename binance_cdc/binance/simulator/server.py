@@ -193,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else None
         self._send(status, {"code": code, "msg": msg}, headers)
 
-    def do_GET(self) -> None:  # stdlib name
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         if url.path.startswith("/sim/"):

@@ -116,7 +116,8 @@ class StreamLagReader:
 
         consumer = self._consumer
         consumer.assign([TopicPartition(t, p, o) for (t, p), o in positions.items()])
-        wanted, oldest = set(positions), dict[str, float]()
+        wanted = set(positions)
+        oldest: dict[str, float] = {}
         deadline = time.monotonic() + PENDING_TIMEOUT_S
         try:
             while wanted and time.monotonic() < deadline:
