@@ -1,7 +1,7 @@
 # The two commands of the README, and a few helpers.
 PYTHON ?= python3
 
-.PHONY: setup demo test stop reset status
+.PHONY: setup demo test lint stop reset status
 
 setup:            ## install packages, Python requirements and service jars
 	bash scripts/setup.sh
@@ -9,8 +9,11 @@ setup:            ## install packages, Python requirements and service jars
 demo:             ## the whole pipeline on the exchange simulator
 	bash scripts/demo.sh $(ARGS)
 
-test:             ## start the stack and run every test against it
+test:             ## lint, start the stack and run every test against it
 	bash scripts/test.sh
+
+lint:             ## ruff and mypy as configured in pyproject.toml (no service needed)
+	bash scripts/lint.sh
 
 stop:             ## stop every service the launcher started
 	$(PYTHON) -m binance_cdc stop

@@ -1,9 +1,10 @@
 """The five datasets, declared once.
 
-Everything else is checked against or derived from this module: the Postgres
-DDL in sql/, the Cassandra replica tables in cassandra/schema.cql, the stream's
-envelope schemas and the extractor's row tuples and value checks.
-``tests/integration/test_postgres_schema.py`` proves the Postgres tables agree with it.
+The stream's envelope schemas, the extractor's row tuples and its value checks
+are derived from this module; tests/integration/test_postgres_schema.py checks that the tables
+sql/ creates match it (columns, types, nullability, primary keys). The replica
+tables in cassandra/schema.cql are kept in step with it by hand: no test
+compares them yet.
 
 Types are logical; each maps to exactly one type per system:
 
@@ -30,10 +31,6 @@ POSTGRES_TYPES: dict[str, str] = {
     "text": "text", "decimal": "numeric", "bigint": "bigint", "int": "integer",
     "boolean": "boolean", "timestamp": "timestamp with time zone",
 }
-CASSANDRA_TYPES: dict[str, str] = {
-    "text": "text", "decimal": "decimal", "bigint": "bigint", "int": "int",
-    "boolean": "boolean", "timestamp": "timestamp",
-}
 
 
 @dataclass(frozen=True)
@@ -56,11 +53,11 @@ class Dataset:
 
     name: str
     endpoint: str
+    """The REST path the extractor loads it from (named in rejected-value errors)."""
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     partition_key: tuple[str, ...]
     """Cassandra partition key of the replica table (a prefix of primary_key)."""
-    description: str
 
     def __post_init__(self) -> None:
         names = self.column_names
@@ -74,10 +71,6 @@ class Dataset:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    @property
-    def clustering_key(self) -> tuple[str, ...]:
-        return self.primary_key[len(self.partition_key):]
-
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:
@@ -89,10 +82,10 @@ def _cols(*spec: tuple[str, Kind] | tuple[str, Kind, bool] | Column) -> tuple[Co
     return tuple(s if isinstance(s, Column) else Column(*s) for s in spec)
 
 
+# /api/v3/trades: every trade of a symbol since the first poll (gaps backfilled); insert-only.
 RECENT_TRADES = Dataset(
     name="recent_trades",
     endpoint="/api/v3/trades",
-    description="Every trade of a symbol since the first poll (gaps backfilled); insert-only.",
     columns=_cols(
         ("symbol", "text"), ("trade_id", "bigint"), ("price", "decimal"), ("qty", "decimal"),
         ("quote_qty", "decimal"), ("trade_time", "timestamp"), ("is_buyer_maker", "boolean"),
@@ -102,10 +95,10 @@ RECENT_TRADES = Dataset(
     partition_key=("symbol", "trade_id"),
 )
 
+# /api/v3/depth: the current top-N price levels per side; levels are inserted, updated and deleted.
 ORDER_BOOK = Dataset(
     name="order_book",
     endpoint="/api/v3/depth",
-    description="The current top-N price levels per side; levels are inserted, updated and deleted.",
     columns=_cols(
         ("symbol", "text"), ("side", "text"), ("price", "decimal"), ("quantity", "decimal"),
         ("last_update_id", "bigint"), ("updated_at", "timestamp"),
@@ -114,10 +107,10 @@ ORDER_BOOK = Dataset(
     partition_key=("symbol",),
 )
 
+# /api/v3/klines: candles per symbol and interval; the open candle is upserted until it closes.
 KLINES = Dataset(
     name="klines",
     endpoint="/api/v3/klines",
-    description="Candles per symbol and interval; the open candle is upserted until it closes.",
     columns=_cols(
         ("symbol", "text"), ("interval", "text"), ("open_time", "timestamp"),
         ("close_time", "timestamp"), ("open", "decimal"), ("high", "decimal"), ("low", "decimal"),
@@ -129,10 +122,10 @@ KLINES = Dataset(
     partition_key=("symbol", "interval"),
 )
 
+# /api/v3/ticker/24hr: rolling 24h statistics, one row per symbol, updated every poll.
 DAILY_TICKER = Dataset(
     name="daily_ticker",
     endpoint="/api/v3/ticker/24hr",
-    description="Rolling 24h statistics, one row per symbol, updated every poll.",
     columns=_cols(
         ("symbol", "text"), Column("price_change", "decimal", signed=True),
         Column("price_change_percent", "decimal", signed=True),
@@ -148,10 +141,10 @@ DAILY_TICKER = Dataset(
     partition_key=("symbol",),
 )
 
+# /api/v3/ticker/price: the last price per symbol; written only when it changed.
 LATEST_PRICES = Dataset(
     name="latest_prices",
     endpoint="/api/v3/ticker/price",
-    description="The last price per symbol; written only when it changed.",
     columns=_cols(("symbol", "text"), ("price", "decimal"), ("updated_at", "timestamp")),
     primary_key=("symbol",),
     partition_key=("symbol",),
@@ -167,11 +160,3 @@ REPLICA_META_COLUMNS: tuple[Column, ...] = _cols(
     ("source_ts", "timestamp"),      # commit time in Postgres (Debezium source.ts_ms)
     ("written_at", "timestamp"),     # when the stream wrote the row
 )
-
-
-def dataset(name: str) -> Dataset:
-    """Look a dataset up by table name, with an error that lists the valid names."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}") from None

@@ -118,7 +118,7 @@ def _live_trade_in_cassandra(settings: Settings, since: dt.datetime) -> bool:
 
     cass = settings.cassandra
     with cassandra_session(cass, keyspace=cass.keyspace) as session:
-        row = session.execute(  # type: ignore[attr-defined]
+        row = session.execute(
             "SELECT trade_time FROM trades_by_day WHERE symbol = 'BTCUSDT' AND trade_date = %s "
             "LIMIT 1", (since.date(),)).one()
     return row is not None and row.trade_time.replace(tzinfo=dt.timezone.utc) >= since

@@ -18,18 +18,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from binance_cdc.bench.load import cleanup, generate, new_run
 from binance_cdc.connect.client import ConnectClient
 from binance_cdc.connect.connector import failure, load_definition, wait_running
 from binance_cdc.errors import BinanceCdcError, StackError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.stack import process
 from binance_cdc.stack.apps import stream_app
 from binance_cdc.stack.launcher import Stack
+
+if TYPE_CHECKING:
+    from binance_cdc.verify.result import VerifyResult
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +56,15 @@ class Recovery:
 class DrillReport:
     recoveries: list[Recovery] = field(default_factory=list)
     changes: int = 0
-    verify: object = None
+    verify: VerifyResult | None = None
 
 
 def run_drill(settings: Settings, *, rate: float = 300.0, victims: tuple[str, ...] = VICTIMS,
               settle_s: float = 5.0, timeout_s: float = 300.0,
               on_event: Callable[[str], None] = lambda s: None) -> DrillReport:
-    from binance_cdc.verify.run import verify_until
-
     from binance_cdc.connect.connector import apply
     from binance_cdc.sink.schema import apply_schema
+    from binance_cdc.verify.run import verify_until
 
     stack = Stack(settings)
     stack.up()
@@ -146,7 +148,7 @@ def _heal_connector(settings: Settings, timeout_s: float) -> None:
 def _wait_flowing(settings: Settings, when: str, timeout_s: float) -> None:
     """Commit a marker row and wait until it is in Cassandra."""
     symbol = f"DRILL{time.monotonic_ns()}"
-    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+    with connect(settings.postgres) as conn:
         conn.execute("INSERT INTO binance.latest_prices VALUES (%s, 1, now())", (symbol,))
     deadline = time.monotonic() + timeout_s
     try:
@@ -165,5 +167,5 @@ def _wait_flowing(settings: Settings, when: str, timeout_s: float) -> None:
                 raise DrillError(f"no change reached Cassandra within {timeout_s:.0f}s {when}; "
                                  f"see {settings.stack.logs_dir}")
     finally:
-        with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+        with connect(settings.postgres) as conn:
             conn.execute("DELETE FROM binance.latest_prices WHERE symbol = %s", (symbol,))

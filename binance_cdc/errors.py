@@ -1,9 +1,11 @@
 """The project's exception tree.
 
 Every error a user can meet derives from :class:`BinanceCdcError`; each says
-whether trying again can help (``retryable``) so callers and the CLI decide
-without parsing messages. Adapters translate their library's errors in one
-place and chain the original (``raise ... from exc``).
+whether trying again can help (``retryable``), so the loops that retry decide
+without parsing messages: the Binance client's ``RetryPolicy``, ``verify
+--until-equal``, waiting for the connector to run, the live writer's commits.
+Adapters translate their library's errors in one place and chain the original
+(``raise ... from exc``); Postgres connections are opened in ``postgres/connection.py``.
 
     BinanceCdcError
     ├── ConfigError                 a setting is missing or wrong
@@ -18,9 +20,8 @@ place and chain the original (``raise ... from exc``).
     │   ├── BinanceServerError      5xx / connection trouble          (retryable)
     │   ├── RequestDeadlineError    a GET not done within BINANCE_REQUEST_DEADLINE_S (retryable)
     │   ├── ResponseTooLargeError   a body beyond BINANCE_MAX_RESPONSE_BYTES; not read further
-    │   ├── PayloadError            a response that is not what the API documents
-    │   │   └── RejectedValueError  a well-formed value the dataset must not hold (rows not written)
-    │   └── StreamConnectionError   a WebSocket stream refused or dropped us (retryable)
+    │   └── PayloadError            a response that is not what the API documents
+    │       └── RejectedValueError  a well-formed value the dataset must not hold (rows not written)
     ├── StoreError                  PostgreSQL
     ├── ConnectError                Kafka Connect REST / the Debezium connector
     │   └── ConnectorFailedError    the connector or a task is FAILED (trace + likely cause)
@@ -185,12 +186,6 @@ class RejectedValueError(PayloadError):
                          endpoint=endpoint, symbol=symbol, field=field)
         self.dataset = dataset
         self.value = value
-
-
-class StreamConnectionError(BinanceApiError):
-    """A WebSocket market stream could not be opened, or was closed under us."""
-
-    retryable = True
 
 
 class StoreError(BinanceCdcError):

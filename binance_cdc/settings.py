@@ -11,15 +11,17 @@ the README from these classes.
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import (
-    BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator,
-)
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from binance_cdc.errors import ConfigError
+
+if TYPE_CHECKING:
+    import ast
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,7 +153,7 @@ class ConnectSettings(BaseSettings):
     ready_timeout_s: float = 90.0
     """How long `connector apply` waits for the connector and its task to run."""
     slot_lag_warn_bytes: int = 64 * 1024 * 1024
-    """`connector status` warns, and Prometheus alerts, when the replication slot retains more WAL than this."""
+    """`connector status` warns, and Prometheus alerts, when the slot retains more WAL than this."""
     topic_partitions: int = Field(3, ge=1)
     """Partitions of each change topic Debezium creates (per-key order holds: keys hash to one)."""
     poll_interval_ms: int = Field(25, ge=1)
@@ -525,13 +527,14 @@ def settings_markdown() -> list[str]:
         f"| `{var}` | `{default}` | {doc} |" for var, default, doc in settings_table()]
 
 
-def _attribute_docstrings(module: object) -> dict[str, str]:
+def _attribute_docstrings(module: ast.Module) -> dict[str, str]:
     import ast
 
-    cls_node = module.body[0]  # type: ignore[attr-defined]
+    cls_node = module.body[0]
+    assert isinstance(cls_node, ast.ClassDef)
     docs: dict[str, str] = {}
     body = cls_node.body
-    for node, following in zip(body, body[1:]):
+    for node, following in itertools.pairwise(body):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(following, ast.Expr)
                 and isinstance(following.value, ast.Constant)

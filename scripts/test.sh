@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The test command: set up, start the stack, run every test against the real
-# services, and stop the stack again if this script started it (even on failure).
+# The test command: set up, lint (fails fast, before any service starts), start the
+# stack, run every test against the real services, and stop the stack again if this
+# script started it (even on failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 bash scripts/setup.sh
+bash scripts/lint.sh
 
 started_here=0
 if ! "$PYTHON" -m binance_cdc stack status >/dev/null 2>&1; then

@@ -9,7 +9,7 @@ SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', :'app_user', :'app_password') \
 
 -- Debezium's role: may stream the WAL and read the schema, nothing else.
 -- Not a superuser, not the table owner: the publication is created by the
--- owner (sql/03_publication.sql), so Debezium never needs CREATE rights.
+-- owner (sql/03_replication.sql), so Debezium never needs CREATE rights.
 SELECT format('CREATE ROLE %I LOGIN REPLICATION PASSWORD %L', :'debezium_user', :'debezium_password')
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'debezium_user') \gexec
 SELECT format('ALTER ROLE %I LOGIN REPLICATION NOSUPERUSER PASSWORD %L', :'debezium_user', :'debezium_password') \gexec

@@ -1,5 +1,5 @@
 -- Tables of the binance schema. Must agree with binance_cdc/datasets.py
--- (tests/unit/test_datasets.py checks it). Run in the binance database.
+-- (tests/integration/test_postgres_schema.py checks it). Run in the binance database.
 -- Prices and quantities are NUMERIC without a fixed scale: Binance's precision
 -- varies per symbol (2 to 8 decimals) and every value must round-trip exactly.
 

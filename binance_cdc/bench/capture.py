@@ -28,6 +28,7 @@ from binance_cdc.datasets import RECENT_TRADES, Dataset
 from binance_cdc.errors import BrokerError, ConfigError, StoreError
 from binance_cdc.kafka.client import change_topic, end_offsets
 from binance_cdc.kafka.consume import consume
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def commit_changes(settings: Settings, symbol: str, changes: int, batch: int,
         sql.SQL(", ").join(sql.Identifier(c) for c in DATASET.column_names))
     now = dt.datetime.now(dt.timezone.utc)
     try:
-        with psycopg.connect(pg.dsn()) as conn:
+        with connect(pg, autocommit=False) as conn:
             started = time.perf_counter()
             for first in range(0, changes, batch):
                 if rate:
@@ -156,8 +157,8 @@ def delete_changes(settings: Settings, symbol: str) -> int:
 
     pg = settings.postgres
     try:
-        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
-            return conn.execute(f"DELETE FROM {pg.schema_name}.{DATASET.name} "  # noqa: S608
+        with connect(pg) as conn:
+            return conn.execute(f"DELETE FROM {pg.schema_name}.{DATASET.name} "
                                 "WHERE symbol = %s", (symbol,)).rowcount
     except psycopg.Error as exc:
         raise StoreError(f"could not delete the bench rows of {symbol}: {exc}; delete them "

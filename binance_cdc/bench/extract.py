@@ -76,7 +76,7 @@ def scratch_schema(settings: Settings) -> Iterator[PostgresStore]:
 
 def synthetic_trades(symbol: str, count: int) -> list[tuple[object, ...]]:
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for i in range(count):
         price = Decimal(67000_00 + i % 5000).scaleb(-2)
         qty = Decimal(1 + i % 997).scaleb(-5)

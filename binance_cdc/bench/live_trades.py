@@ -27,10 +27,9 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import psycopg
-
 from binance_cdc.bench.capture import Latency
 from binance_cdc.errors import BinanceCdcError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,11 @@ def _writer_process(settings: Settings, stop: Any, results: Any) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="writer %(levelname)s %(name)s: %(message)s")
     local_stop = threading.Event()
-    threading.Thread(target=lambda: (stop.wait(), local_stop.set()), daemon=True).start()
+    def forward_stop() -> None:
+        stop.wait()
+        local_stop.set()
+
+    threading.Thread(target=forward_stop, daemon=True).start()
     try:
         stats = run(settings, stop=local_stop)
         cpu = os.times()
@@ -157,10 +160,10 @@ def _wait(check: Any, timeout_s: float, message: str) -> None:
 def _wait_stored(settings: Settings, symbols: list[str], emitted: int) -> int:
     """Poll Postgres until it holds ``emitted`` trades of ``symbols``; return the count."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+    with connect(settings.postgres) as conn:
         while True:
             row = conn.execute(
-                f"SELECT count(*) FROM {settings.postgres.schema_name}.recent_trades "  # noqa: S608
+                f"SELECT count(*) FROM {settings.postgres.schema_name}.recent_trades "
                 "WHERE symbol = ANY(%s)", (symbols,)).fetchone()
             stored = int(row[0]) if row else 0
             if stored >= emitted:
@@ -184,7 +187,7 @@ def _cassandra(settings: Settings, symbols: list[str], emitted: int,
     rows: list[Any] = []
     with cassandra_session(cass, keyspace=cass.keyspace, timeout_s=10) as session:
         while True:
-            rows = [r for s in symbols for day in days for r in session.execute(  # type: ignore[attr-defined]
+            rows = [r for s in symbols for day in days for r in session.execute(
                 "SELECT trade_time, written_at FROM trades_by_day WHERE symbol = %s "
                 "AND trade_date = %s", (s, day), timeout=60)]
             if len(rows) >= emitted:
@@ -209,7 +212,7 @@ def _ms(value: dt.datetime) -> int:
 
 def _cleanup(settings: Settings, symbols: list[str]) -> None:
     schema = settings.postgres.schema_name
-    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
+    with connect(settings.postgres) as conn:
         for table in ("recent_trades", "live_trade_progress"):
-            conn.execute(f"DELETE FROM {schema}.{table} WHERE symbol = ANY(%s)",  # noqa: S608
+            conn.execute(f"DELETE FROM {schema}.{table} WHERE symbol = ANY(%s)",
                          (symbols,))

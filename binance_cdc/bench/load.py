@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from binance_cdc.errors import StoreError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,10 +88,10 @@ def generate(settings: Settings, result: LoadResult, *, duration_s: float, batch
     next_trade, oldest_alive = 0, 0
     tick = 0
     try:
-        with psycopg.connect(settings.postgres.dsn()) as conn:
+        with connect(settings.postgres, autocommit=False) as conn:
             with conn.transaction():
                 conn.cursor().executemany(
-                    f"INSERT INTO {schema}.latest_prices VALUES (%s, 1, now()) "  # noqa: S608
+                    f"INSERT INTO {schema}.latest_prices VALUES (%s, 1, now()) "
                     "ON CONFLICT (symbol) DO NOTHING", [(s,) for s in result.price_symbols])
             started = time.monotonic()
             result.first_commit_ms = int(time.time() * 1000)
@@ -107,12 +108,12 @@ def generate(settings: Settings, result: LoadResult, *, duration_s: float, batch
                 oldest_alive += len(doomed)
                 with conn.transaction():
                     cur = conn.cursor()
-                    cur.executemany(f"INSERT INTO {schema}.recent_trades VALUES "  # noqa: S608
+                    cur.executemany(f"INSERT INTO {schema}.recent_trades VALUES "
                                     "(%s, %s, %s, %s, %s, %s, %s, %s)", trades)
-                    cur.executemany(f"UPDATE {schema}.latest_prices SET price = %s, "  # noqa: S608
+                    cur.executemany(f"UPDATE {schema}.latest_prices SET price = %s, "
                                     "updated_at = now() WHERE symbol = %s", prices)
                     if doomed:
-                        cur.execute(f"DELETE FROM {schema}.recent_trades WHERE symbol = %s "  # noqa: S608
+                        cur.execute(f"DELETE FROM {schema}.recent_trades WHERE symbol = %s "
                                     "AND trade_id = ANY(%s)", (result.trade_symbol, doomed))
                 result.inserts += len(trades)
                 result.updates += len(prices)
@@ -133,11 +134,9 @@ def generate(settings: Settings, result: LoadResult, *, duration_s: float, batch
 
 def cleanup(settings: Settings, result: LoadResult) -> None:
     """Delete the run's rows (their deletes flow through the pipeline too)."""
-    import psycopg
-
     schema = settings.postgres.schema_name
-    with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
-        conn.execute(f"DELETE FROM {schema}.recent_trades WHERE symbol = %s",  # noqa: S608
+    with connect(settings.postgres) as conn:
+        conn.execute(f"DELETE FROM {schema}.recent_trades WHERE symbol = %s",
                      (result.trade_symbol,))
-        conn.execute(f"DELETE FROM {schema}.latest_prices WHERE symbol = ANY(%s)",  # noqa: S608
+        conn.execute(f"DELETE FROM {schema}.latest_prices WHERE symbol = ANY(%s)",
                      (result.price_symbols,))

@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from binance_cdc.bench.capture import percentile
 from binance_cdc.bench.load import LoadResult, Mix, cleanup, generate, new_run
@@ -27,7 +28,12 @@ from binance_cdc.kafka.consume import consume
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
+
 log = logging.getLogger(__name__)
+
+DEFAULT_MIX = Mix()
 
 
 class BenchError(BinanceCdcError):
@@ -57,7 +63,7 @@ class StepFigures:
 
 
 def run_step(settings: Settings, label: str, *, rate: float | None, duration_s: float,
-             batch: int = 50, mix: Mix = Mix(), timeout_s: float = 300.0,
+             batch: int = 50, mix: Mix = DEFAULT_MIX, timeout_s: float = 300.0,
              leftovers: list[LoadResult] | None = None) -> StepFigures:
     """Generate load, then wait for it to reach Kafka and Cassandra and measure.
 
@@ -149,12 +155,12 @@ def _wait_in_cassandra(settings: Settings, result: LoadResult,
     return latencies, max(_ms(written) for _, written in rows)
 
 
-def _read_trades(session: object, statement: object, symbol: str, ids: list[int]) -> list:
+def _read_trades(session: Session, statement: object, symbol: str, ids: list[int]) -> list:
     from cassandra.concurrent import execute_concurrent_with_args
 
     chunks = [(symbol, ids[i:i + 100]) for i in range(0, len(ids), 100)]
     rows = []
-    for ok, result in execute_concurrent_with_args(session, statement, chunks, concurrency=16,
+    for _ok, result in execute_concurrent_with_args(session, statement, chunks, concurrency=16,
                                                    raise_on_first_error=True):
         rows.extend(result)
     return rows

@@ -21,14 +21,19 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import SinkError, StoreError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.sink.query_tables import QueryTable
 from binance_cdc.sink.schema import schema_statements
 from binance_cdc.verify.canonical import epoch_ms
+
+if TYPE_CHECKING:
+    from cassandra.cluster import ResponseFuture, Session
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +69,7 @@ class Sandbox:
         import psycopg
 
         try:
-            with psycopg.connect(self.settings.postgres.dsn(), autocommit=True) as conn:
+            with connect(self.settings.postgres) as conn:
                 conn.execute(f'CREATE SCHEMA "{self.name}"')
                 for table in DATASETS:
                     conn.execute(f'CREATE UNLOGGED TABLE "{self.name}"."{table}" '
@@ -75,9 +80,9 @@ class Sandbox:
     def _create_cassandra(self) -> None:
         with cassandra_session(self.settings.cassandra, timeout_s=10) as session:
             for statement in schema_statements(self.settings.cassandra):
-                session.execute(statement, timeout=60)  # type: ignore[attr-defined]
+                session.execute(statement, timeout=60)
             # Throwaway data: no commit log, so loading costs the node less.
-            session.execute(f'ALTER KEYSPACE "{self.name}" WITH durable_writes = false',  # type: ignore[attr-defined]
+            session.execute(f'ALTER KEYSPACE "{self.name}" WITH durable_writes = false',
                             timeout=60)
 
     def drop(self) -> None:
@@ -85,13 +90,13 @@ class Sandbox:
         import psycopg
 
         try:
-            with psycopg.connect(self.settings.postgres.dsn(), autocommit=True) as conn:
+            with connect(self.settings.postgres) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
-        except psycopg.Error as exc:
+        except (psycopg.Error, StoreError) as exc:
             log.warning("could not drop the sandbox schema %s: %s", self.name, exc)
         try:
             with cassandra_session(self.settings.cassandra, timeout_s=10) as session:
-                session.execute(f'DROP KEYSPACE IF EXISTS "{self.name}"',  # type: ignore[attr-defined]
+                session.execute(f'DROP KEYSPACE IF EXISTS "{self.name}"',
                                 timeout=60)
         except SinkError as exc:
             log.warning("could not drop the sandbox keyspace %s: %s", self.name, exc)
@@ -104,7 +109,7 @@ class Sandbox:
         names = ", ".join(f'"{c}"' for c in columns)
         count = 0
         try:
-            with psycopg.connect(self.settings.postgres.dsn()) as conn, conn.cursor() as cur:
+            with connect(self.settings.postgres, autocommit=False) as conn, conn.cursor() as cur:
                 with cur.copy(f'COPY "{self.name}"."{table}" ({names}) FROM STDIN') as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -113,7 +118,7 @@ class Sandbox:
             raise StoreError(f"cannot load {self.name}.{table} into PostgreSQL: {exc}") from exc
         return count
 
-    def insert_into_cassandra(self, session: object, table: str, columns: Sequence[str],
+    def insert_into_cassandra(self, session: Session, table: str, columns: Sequence[str],
                               rows: Iterable[Sequence[object]]) -> int:
         """Insert rows into the sandbox's Cassandra table in unlogged batches; returns how many."""
         return insert_rows(session, self.name, table, columns, rows)
@@ -142,11 +147,11 @@ class CassandraLoader:
     sent again (inserts are idempotent).
     """
 
-    def __init__(self, session: object, keyspace: str, table: str, columns: Sequence[str]) -> None:
+    def __init__(self, session: Session, keyspace: str, table: str, columns: Sequence[str]) -> None:
         self.session = session
-        self.statement = session.prepare(  # type: ignore[attr-defined]
+        self.statement = session.prepare(
             f'INSERT INTO "{keyspace}"."{table}" JSON ?')
-        meta = session.cluster.metadata.keyspaces[keyspace].tables[table]  # type: ignore[attr-defined]
+        meta = session.cluster.metadata.keyspaces[keyspace].tables[table]
         self.partition = [list(columns).index(c.name) for c in meta.partition_key]
         self.names = [json.dumps(c) + ":" for c in columns]
         self.pending: dict[tuple[object, ...], list[str]] = {}
@@ -180,12 +185,12 @@ class CassandraLoader:
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
             for document in documents[start:start + BATCH_ROWS]:
                 batch.add(self.statement, (document,))
-            self.in_flight.append((batch, self.session.execute_async(batch)))  # type: ignore[attr-defined]
+            self.in_flight.append((batch, self.session.execute_async(batch)))
             if len(self.in_flight) >= CONCURRENCY:
                 _settle(self.session, *self.in_flight.popleft())
 
 
-def insert_rows(session: object, keyspace: str, table: str, columns: Sequence[str],
+def insert_rows(session: Session, keyspace: str, table: str, columns: Sequence[str],
                 rows: Iterable[Sequence[object]]) -> int:
     """All ``rows`` into one table (see :class:`CassandraLoader`); returns how many."""
     # Batches spanning partitions draw a server warning each; loading is what they are for here.
@@ -206,19 +211,19 @@ def quiet_driver() -> Iterator[None]:
         driver_log.setLevel(level)
 
 
-def _settle(session: object, batch: object, future: object) -> None:
+def _settle(session: Session, batch: object, future: ResponseFuture) -> None:
     from cassandra import DriverException, OperationTimedOut, WriteTimeout
 
     for attempt in range(RETRIES + 1):
         try:
-            future.result()  # type: ignore[attr-defined]
+            future.result()
             return
         except (OperationTimedOut, WriteTimeout) as exc:
             if attempt == RETRIES:
                 raise SinkError(f"a sandbox insert timed out {RETRIES + 1} times: {exc}",
                                 retryable=True) from exc
             time.sleep(2.0 ** attempt)
-            future = session.execute_async(batch)  # type: ignore[attr-defined]
+            future = session.execute_async(batch)
         except DriverException as exc:
             raise SinkError(f"a sandbox insert failed: {exc}") from exc
 
@@ -230,7 +235,7 @@ def trade_rows(count: int, *, symbols: Sequence[str], seed: int = 7,
 
     Prices and quantities carry Binance's 8 decimals with trailing zeros.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic trades, not secrets
     step = dt.timedelta(days=1) / TRADES_PER_DAY_PER_SYMBOL
     eight = Decimal("1E-8")
     for i in range(count):

@@ -23,10 +23,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from binance_cdc.bench.sandbox import CassandraLoader, Sandbox, derived_rows, quiet_driver, trade_rows
 from binance_cdc.datasets import RECENT_TRADES
 from binance_cdc.errors import ConfigError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import PROJECT_ROOT, Settings, env_var_for
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.sink.query_tables import TRADES_BY_DAY
@@ -122,12 +124,10 @@ def _symbols(sandbox: Sandbox) -> list[str]:
 
 def _load(sandbox: Sandbox, figures: VerifyFigures) -> None:
     """Generate the trades once, a chunk at a time, into all three tables."""
-    import psycopg
-
     started = time.monotonic()
     schema, names = sandbox.name, ", ".join(f'"{c}"' for c in COLUMNS)
     rows = trade_rows(figures.rows, symbols=_symbols(sandbox))
-    with psycopg.connect(sandbox.settings.postgres.dsn()) as conn, conn.cursor() as cur, \
+    with connect(sandbox.settings.postgres, autocommit=False) as conn, conn.cursor() as cur, \
             cur.copy(f'COPY "{schema}"."{RECENT_TRADES.name}" ({names}) FROM STDIN') as copy, \
             cassandra_session(sandbox.settings.cassandra, timeout_s=10) as session, quiet_driver():
         trades = CassandraLoader(session, schema, RECENT_TRADES.name, COLUMNS)
@@ -141,7 +141,7 @@ def _load(sandbox: Sandbox, figures: VerifyFigures) -> None:
                 log.info("bench verify: %d of %d trades loaded", trades.count, figures.rows)
         trades.finish()
         by_day.finish()
-    with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
+    with connect(sandbox.settings.postgres) as conn:
         conn.execute(f'ANALYZE "{schema}"."{RECENT_TRADES.name}"')
     figures.load_s = time.monotonic() - started
     _wait_for_compactions(sandbox)
@@ -158,7 +158,7 @@ def _wait_for_compactions(sandbox: Sandbox) -> None:
                 log.warning("bench verify: Cassandra is still compacting after %.0fs; timing "
                             "verify anyway", COMPACTION_WAIT_S)
                 return
-            tasks = list(session.execute(  # type: ignore[attr-defined]
+            tasks = list(session.execute(
                 "SELECT kind, completion_ratio FROM system_views.sstable_tasks "
                 "WHERE keyspace_name = %s", (sandbox.name,)))
             if tasks:
@@ -171,31 +171,30 @@ def _wait_for_compactions(sandbox: Sandbox) -> None:
 
 def _plant(sandbox: Sandbox, rows: int) -> list[Planted]:
     """Plant one missing, one extra and one different trade, and one stale trades_by_day row."""
-    import psycopg
-
     symbols = _symbols(sandbox)
     wanted = {0, rows // 2, rows // 2 + 1, rows - 1}
-    picked = {n: row for n, row in enumerate(trade_rows(rows, symbols=symbols)) if n in wanted}
+    picked: dict[int, tuple[Any, ...]] = {n: row for n, row in enumerate(trade_rows(rows, symbols=symbols))
+                                          if n in wanted}
     first, middle, moved, last = (picked[n] for n in sorted(wanted))
-    extra = (last[0], int(last[1]) + 10, *last[2:])  # type: ignore[call-overload]
+    extra = (last[0], int(last[1]) + 10, *last[2:])
     schema, trades = sandbox.name, RECENT_TRADES.name
     day_later = moved[5] + dt.timedelta(days=1)
-    with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
-        conn.execute(f'UPDATE "{schema}"."{trades}" SET price = price + %s '  # noqa: S608
+    with connect(sandbox.settings.postgres) as conn:
+        conn.execute(f'UPDATE "{schema}"."{trades}" SET price = price + %s '
                      "WHERE symbol = %s AND trade_id = %s", (Decimal("1E-13"), *middle[:2]))
-        conn.execute(f'UPDATE "{schema}"."{trades}" SET trade_time = %s '  # noqa: S608
+        conn.execute(f'UPDATE "{schema}"."{trades}" SET trade_time = %s '
                      "WHERE symbol = %s AND trade_id = %s", (day_later, *moved[:2]))
     with cassandra_session(sandbox.settings.cassandra, keyspace=schema, timeout_s=10) as session:
-        session.execute(f"DELETE FROM {trades} WHERE symbol = %s AND trade_id = %s", first[:2])  # type: ignore[attr-defined]
+        session.execute(f"DELETE FROM {trades} WHERE symbol = %s AND trade_id = %s", first[:2])
         first_by_day = TRADES_BY_DAY.derive(dict(zip(COLUMNS, first)))
-        session.execute(  # type: ignore[attr-defined]
+        session.execute(
             "DELETE FROM trades_by_day WHERE symbol = %s AND trade_date = %s AND trade_time = %s "
             "AND trade_id = %s", [first_by_day[k] for k in TRADES_BY_DAY.key])
         sandbox.insert_into_cassandra(session, trades, COLUMNS, [extra])
         sandbox.insert_into_cassandra(session, TRADES_BY_DAY.name, TRADES_BY_DAY.columns,
                                       derived_rows(TRADES_BY_DAY, [extra, (*moved[:5], day_later,
                                                                           *moved[6:])], COLUMNS))
-        session.execute(f"UPDATE {trades} SET trade_time = %s WHERE symbol = %s "  # type: ignore[attr-defined]
+        session.execute(f"UPDATE {trades} SET trade_time = %s WHERE symbol = %s "
                         "AND trade_id = %s", (day_later, *moved[:2]))
     stale = TRADES_BY_DAY.derive(dict(zip(COLUMNS, moved)))
     return [
@@ -227,7 +226,8 @@ def _run_verify(sandbox: Sandbox) -> VerifyRun:
     run = VerifyRun()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err)
+        child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env,  # noqa: S603
+                                 stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
         run.wall_s = time.monotonic() - started
         child.returncode = run.exit_status = os.waitstatus_to_exitcode(status)

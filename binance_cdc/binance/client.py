@@ -33,8 +33,14 @@ from binance_cdc.binance import metrics
 from binance_cdc.binance.policy import RETRYABLE_STATUSES, Deadline, RetryPolicy, WeightBudget
 from binance_cdc.binance.weights import request_weight
 from binance_cdc.errors import (
-    BinanceApiError, BinanceServerError, IpBannedError, PayloadError, RateLimitedError,
-    RequestDeadlineError, ResponseTooLargeError, UnknownSymbolError,
+    BinanceApiError,
+    BinanceServerError,
+    IpBannedError,
+    PayloadError,
+    RateLimitedError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
+    UnknownSymbolError,
 )
 from binance_cdc.settings import BinanceSettings, env_var_for
 

@@ -23,7 +23,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from binance_cdc.datasets import (
-    DAILY_TICKER, KLINES, LATEST_PRICES, ORDER_BOOK, RECENT_TRADES, Dataset,
+    DAILY_TICKER,
+    KLINES,
+    LATEST_PRICES,
+    ORDER_BOOK,
+    RECENT_TRADES,
+    Dataset,
 )
 from binance_cdc.errors import PayloadError, RejectedValueError
 
@@ -67,7 +72,7 @@ def row(dataset: Dataset, values: Mapping[str, object], where: Where | None = No
     return tuple(values[n] for n in names)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _decimal_columns(dataset: Dataset) -> tuple[str, ...]:
     return tuple(c.name for c in dataset.columns if c.kind == "decimal")
 

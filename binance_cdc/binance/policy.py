@@ -15,9 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from binance_cdc.errors import (
-    BinanceApiError, BinanceServerError, IpBannedError, RateLimitedError,
-)
+from binance_cdc.errors import BinanceApiError, RateLimitedError, RequestDeadlineError
 from binance_cdc.settings import BinanceSettings
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({500, 502, 503, 504})
@@ -28,13 +26,14 @@ RETRYABLE_STATUSES: frozenset[int] = frozenset({500, 502, 503, 504})
 class RetryPolicy:
     """When and how long to wait before trying a failed GET again.
 
-    * connection errors, timeouts and :data:`RETRYABLE_STATUSES` -> exponential
-      backoff ``backoff_base_s * 2**attempt``, capped at ``backoff_max_s``;
+    * an error that is not ``retryable`` -> never: 418 (banned), unknown symbols,
+      malformed payloads, other 4xx and 5xx outside :data:`RETRYABLE_STATUSES`;
     * 429 -> exactly the server's ``Retry-After`` (never less: calling earlier is
       what gets an IP banned), unless it exceeds ``max_retry_after_s``;
-    * 418 (banned), unknown symbols, malformed payloads, other 4xx -> never;
     * a passed :class:`Deadline`, an answer over the size cap -> never (the
-      deadline bounds the retries themselves; a second answer would be as big).
+      deadline bounds the retries themselves; a second answer would be as big);
+    * the rest (connection errors, timeouts, :data:`RETRYABLE_STATUSES`) -> exponential
+      backoff ``backoff_base_s * 2**attempt``, capped at ``backoff_max_s``.
     """
 
     max_retries: int = 5
@@ -50,17 +49,15 @@ class RetryPolicy:
 
     def delay(self, attempt: int, error: BinanceApiError) -> float | None:
         """Seconds to wait before retry number ``attempt + 1`` (0-based), or None to give up."""
-        if attempt >= self.max_retries:
+        if attempt >= self.max_retries or not error.retryable:
             return None
-        if isinstance(error, IpBannedError):
+        if isinstance(error, RequestDeadlineError):  # retryable by the next poll, not here
             return None
         if isinstance(error, RateLimitedError):
             if error.retry_after > self.max_retry_after_s:
                 return None
             return max(error.retry_after, 0.0)
-        if isinstance(error, BinanceServerError):
-            return min(self.backoff_base_s * (2 ** attempt), self.backoff_max_s)
-        return None
+        return min(self.backoff_base_s * (2 ** attempt), self.backoff_max_s)
 
 
 class WeightBudget:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     lat = figures.latency_ms
     print(f"capture of {figures.changes:,} inserts into {figures.table} "
           f"({figures.batch} per transaction, "
-          f"{'paced at %s/s' % format(figures.rate, ',.0f') if figures.rate else 'unpaced'}), "
+          f"{f'paced at {figures.rate:,.0f}/s' if figures.rate else 'unpaced'}), "
           f"symbol {figures.symbol}")
     print(f"  commits into PostgreSQL   : {figures.commit_s:8.2f} s  "
           f"{figures.commits_per_s:>10,.0f} changes/s")

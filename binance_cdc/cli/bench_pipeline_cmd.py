@@ -98,8 +98,8 @@ def _report(settings: Settings, name: str, steps: list, output: str | None) -> i
         json.dump({"environment": environment, "steps": [s.to_dict() for s in steps]}, out, indent=2)
     print(f"\n{name} benchmark on {environment['machine']}; trigger {spark.trigger_seconds}s, "
           f"maxOffsetsPerTrigger {spark.max_offsets_per_trigger}, master {spark.master}")
-    print(f"| load | changes | committed/s | PG->Kafka /s | PG->Cassandra /s | p50 ms | p95 ms "
-          f"| p99 ms | drain s |\n|---|---|---|---|---|---|---|---|---|")
+    print("| load | changes | committed/s | PG->Kafka /s | PG->Cassandra /s | p50 ms | p95 ms "
+          "| p99 ms | drain s |\n|---|---|---|---|---|---|---|---|---|")
     for s in steps:
         print(f"| {s.label} | {s.changes:,} | {s.committed_per_s:,.0f} | {s.capture_per_s:,.0f} | "
               f"{s.e2e_per_s:,.0f} | {s.latency_p50_ms:,.0f} | {s.latency_p95_ms:,.0f} | "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 from binance_cdc.connect.client import ConnectClient
 from binance_cdc.connect.connector import apply, failure, is_running, likely_cause, load_definition
@@ -80,7 +81,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if healthy else 1
 
 
-def _lifecycle(verb: str):  # noqa: ANN202
+def _lifecycle(verb: str) -> Callable[[argparse.Namespace, Settings], int]:
     """A subcommand that sends one lifecycle request (restart, pause, resume)."""
 
     def command(args: argparse.Namespace, settings: Settings) -> int:

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print("\n| killed | running again after | changes flowing after |\n|---|---|---|")
     for r in report.recoveries:
         print(f"| {r.victim} | {r.down_s:.1f} s | {r.recovered_s:.1f} s |")
+    assert report.verify is not None  # run_drill raises when it could not verify
     tables = ", ".join(f"{t.table} {t.postgres_rows}" for t in report.verify.tables)
     print(f"\nverify: Postgres and Cassandra match after {report.changes:,} changes ({tables} rows)")
     return 0

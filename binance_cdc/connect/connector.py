@@ -133,10 +133,18 @@ def is_running(status: dict) -> bool:
 
 
 def wait_running(client: ConnectClient, name: str, *, timeout_s: float) -> dict:
+    """The connector's status once it and its tasks run; a worker that is restarting or
+    rebalancing (a retryable :class:`ConnectError`) is waited for until ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     stable = 0
     while True:
-        status = client.status(name)
+        try:
+            status = client.status(name)
+        except ConnectError as exc:
+            if not exc.retryable or time.monotonic() > deadline:
+                raise
+            log.debug("connector %s: %s; asking again", name, exc)
+            status, stable = None, 0
         if status is not None:
             trace = failure(status)
             if trace is not None:

@@ -8,7 +8,6 @@ and skips no-op updates of the open one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from psycopg import sql
 
@@ -80,7 +79,7 @@ def _fetch_interval(ctx: Context, symbol: str, interval: str, last: datetime | N
         start = _ms(last)
     rows: list[tuple[object, ...]] = []
     for _ in range(pages):
-        payload: Any = ctx.client.klines(symbol, interval, start_time_ms=start, limit=PAGE)
+        payload = ctx.client.klines(symbol, interval, start_time_ms=start, limit=PAGE)
         page = kline_rows(symbol, interval, payload, server_ms)
         rows += page
         if len(page) < PAGE:

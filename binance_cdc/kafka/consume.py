@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from binance_cdc.errors import BrokerError
 from binance_cdc.kafka.client import reader, topic_partitions, watermarks
@@ -18,7 +18,7 @@ POLL_S = 0.5
 
 def consume(kafka: KafkaSettings, topic: str, *, from_beginning: bool = False,
             limit: int | None = None, idle_timeout_s: float | None = None,
-            start: dict[int, int] | None = None) -> Iterator[ChangeEvent]:
+            start: dict[int, int] | None = None) -> Generator[ChangeEvent, None, None]:
     """Yield the topic's events in order per partition.
 
     Starts at the end (only events written from now on) unless ``from_beginning``

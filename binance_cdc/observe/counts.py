@@ -11,11 +11,17 @@ that times out falls back to the estimate.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from binance_cdc.datasets import DATASETS
+from binance_cdc.errors import StoreError
 from binance_cdc.observe.report import CassandraSection
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.query_tables import QUERY_TABLES
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +40,20 @@ def postgres_estimates(settings: Settings) -> dict[str, int]:
 
     pg = settings.postgres
     try:
-        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        with connect(pg) as conn:
             rows = conn.execute(
                 "SELECT c.relname, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n "
                 "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
                 (pg.schema_name, list(DATASETS))).fetchall()
-    except psycopg.Error as exc:
+    except (psycopg.Error, StoreError) as exc:
         log.debug("no Postgres statistics: %s", exc)
         return {}
     return {name: n for name, n in rows if n >= 0}
 
 
-def cassandra_estimates(session: object, keyspace: str) -> dict[str, int]:
+def cassandra_estimates(session: Session, keyspace: str) -> dict[str, int]:
     """Partitions per table, summed over the token ranges of system.size_estimates."""
-    rows = session.execute(  # type: ignore[attr-defined]
+    rows = session.execute(
         "SELECT table_name, partitions_count FROM system.size_estimates WHERE keyspace_name = %s",
         (keyspace,), timeout=COUNT_TIMEOUT_S)
     totals: dict[str, int] = {}
@@ -69,7 +75,7 @@ def estimate(table: str, cassandra: dict[str, int],
     return None
 
 
-def count_rows(settings: Settings, session: object, section: CassandraSection, *,
+def count_rows(settings: Settings, session: Session, section: CassandraSection, *,
                exact_below: int = EXACT_BELOW) -> None:
     """Fill ``section.counts`` (and ``estimated`` for the figures that are estimates)."""
     try:
@@ -80,7 +86,7 @@ def count_rows(settings: Settings, session: object, section: CassandraSection, *
     from_postgres = postgres_estimates(settings)
     guesses = {t: estimate(t, from_cassandra, from_postgres) for t in COUNTED_TABLES}
     # All counts at once: each is bounded by the timeout, so the section is too.
-    futures = {table: session.execute_async(  # type: ignore[attr-defined]
+    futures = {table: session.execute_async(
         f'SELECT count(*) FROM "{table}"', timeout=COUNT_TIMEOUT_S)
         for table, guess in guesses.items() if guess is None or guess[0] < exact_below}
     for table in COUNTED_TABLES:

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import BinanceCdcError, StoreError
@@ -34,6 +34,7 @@ from binance_cdc.observe.report import (
     TopicRow,
     TopicsSection,
 )
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 
@@ -57,7 +58,7 @@ def collect_status(settings: Settings) -> StatusReport:
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {name: pool.submit(_guarded, name, collect, empty, settings)
                    for name, (collect, empty) in jobs.items()}
-        sections = {name: future.result() for name, future in futures.items()}
+        sections: dict[str, Any] = {name: future.result() for name, future in futures.items()}
     return StatusReport(collected_at=dt.datetime.now(dt.timezone.utc), **sections)
 
 
@@ -65,7 +66,7 @@ def _guarded(name: str, collect: Callable[[Settings], S], empty: type[S], settin
     try:
         return collect(settings)
     # Anything at all: a status screen that crashes on the fault it should show is useless.
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.debug("status section %s failed", name, exc_info=True)
         reason = str(exc) if isinstance(exc, BinanceCdcError) else f"{type(exc).__name__}: {exc}"
         return empty(error=reason.strip() or type(exc).__name__)  # type: ignore[call-arg]
@@ -144,7 +145,7 @@ def topics_section(settings: Settings) -> TopicsSection:
 def stream_section(settings: Settings) -> StreamSection:
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace,
                            timeout_s=CONNECT_TIMEOUT_S) as session:
-        rows = session.execute(  # type: ignore[attr-defined]
+        rows = session.execute(
             "SELECT query_name, batch_id, records, rows_written, rows_deleted, dead_letters, "
             "duration_ms, max_source_ts, finished_at FROM stream_progress",
             timeout=COUNT_TIMEOUT_S)
@@ -184,18 +185,18 @@ def extraction_section(settings: Settings) -> ExtractionSection:
 
     pg = settings.postgres
     try:
-        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        with connect(pg) as conn:
             rows = conn.execute(
                 "SELECT DISTINCT ON (dataset) dataset, started_at, finished_at, status, "
                 "rows_inserted, rows_updated, rows_deleted, requests, weight_used, error "
-                f"FROM {pg.schema_name}.extraction_runs "  # noqa: S608
+                f"FROM {pg.schema_name}.extraction_runs "
                 "WHERE dataset = ANY(%s) ORDER BY dataset, started_at DESC",
                 (list(DATASETS),)).fetchall()
             live_table = f"{pg.schema_name}.live_trade_progress"
             exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (live_table,)).fetchone()
             live = conn.execute(  # none before the live writer first ran
                 "SELECT symbol, last_complete_id, known_gaps, updated_at "
-                f"FROM {live_table} ORDER BY symbol"  # noqa: S608
+                f"FROM {live_table} ORDER BY symbol"
             ).fetchall() if exists and exists[0] else []
     except psycopg.Error as exc:
         raise StoreError(f"cannot read {pg.schema_name}.extraction_runs at {pg.host}:{pg.port}: "

@@ -6,10 +6,15 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import ConfigError, StoreError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import PostgresSettings
+
+if TYPE_CHECKING:
+    import psycopg
 
 SIGNAL_TABLE = "debezium_signal"
 
@@ -24,19 +29,9 @@ class SlotState:
     wal_status: str | None
 
 
-def _connect(pg: PostgresSettings):  # noqa: ANN202
-    import psycopg
-
-    try:
-        return psycopg.connect(pg.dsn(), autocommit=True)
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to PostgreSQL at {pg.host}:{pg.port} as {pg.user}: "
-                         f"{exc}".strip(), retryable=True) from exc
-
-
 def slot_state(pg: PostgresSettings, slot_name: str) -> SlotState | None:
     """The slot's state, or None if no slot of that name exists (yet)."""
-    with _connect(pg) as conn:
+    with connect(pg) as conn:
         row = conn.execute(
             "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn),"
             " confirmed_flush_lsn::text, wal_status FROM pg_replication_slots "
@@ -52,8 +47,8 @@ def request_incremental_snapshot(pg: PostgresSettings, table: str) -> str:
         raise ConfigError(f"cannot snapshot {table!r}: expected one of {', '.join(DATASETS)}")
     signal_id = f"snapshot-{uuid.uuid4()}"
     data = json.dumps({"data-collections": [f"{pg.schema_name}.{table}"], "type": "incremental"})
-    with _connect(pg) as conn:
-        conn.execute(f"INSERT INTO {pg.schema_name}.{SIGNAL_TABLE} (id, type, data) "  # noqa: S608
+    with connect(pg) as conn:
+        conn.execute(f"INSERT INTO {pg.schema_name}.{SIGNAL_TABLE} (id, type, data) "
                      "VALUES (%s, 'execute-snapshot', %s)", (signal_id, data))
     return signal_id
 
@@ -70,7 +65,7 @@ class WalPosition:
 
     def __init__(self, pg: PostgresSettings) -> None:
         self.pg = pg
-        self._conn = None
+        self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
 
     def current(self) -> int:
@@ -80,9 +75,10 @@ class WalPosition:
             for attempt in (1, 2):
                 try:
                     if self._conn is None or self._conn.closed:
-                        self._conn = _connect(self.pg)
+                        self._conn = connect(self.pg)
                     row = self._conn.execute(
                         "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')").fetchone()
+                    assert row is not None  # a SELECT without FROM: always one row
                     return int(row[0])
                 except (psycopg.Error, StoreError) as exc:
                     self.close_unlocked()

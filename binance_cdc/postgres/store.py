@@ -1,7 +1,7 @@
 """The PostgreSQL store: one psycopg3 connection, a transaction per unit of work, batch writes.
 
-:class:`PostgresStore` connects lazily, reconnects after a lost connection and
-turns every psycopg error into :class:`StoreError` (here and only here). The
+:class:`PostgresStore` connects lazily (``connection.connect``), reconnects after a lost
+connection and turns every psycopg error of a statement into :class:`StoreError`. The
 batch helpers take a cursor inside :meth:`PostgresStore.transaction`, so a
 caller writes a whole dataset atomically or not at all:
 
@@ -27,6 +27,7 @@ from psycopg import sql
 
 from binance_cdc.datasets import Dataset
 from binance_cdc.errors import StoreError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import PostgresSettings
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,7 @@ class PostgresStore:
     def connect(self) -> psycopg.Connection[Any]:
         """The open connection, (re)connecting if there is none or it was lost."""
         if self._conn is None or self._conn.closed or self._conn.broken:
-            try:
-                self._conn = psycopg.connect(self.settings.dsn(), autocommit=True)
-            except psycopg.Error as exc:
-                raise StoreError(
-                    f"cannot connect to PostgreSQL at {self.settings.host}:{self.settings.port} "
-                    f"as {self.settings.user}: {str(exc).strip()}; is the stack up "
-                    "(`binance-cdc stack up`)? Check POSTGRES_HOST/POSTGRES_PORT",
-                    retryable=True) from exc
+            self._conn = connect(self.settings)
         return self._conn
 
     def close(self) -> None:
@@ -127,6 +121,7 @@ def copy_upsert(cur: psycopg.Cursor[Any], table: sql.Composable, dataset: Datase
     names = dataset.column_names
     stage = _stage(cur, table, dataset, rows)
     pk = _cols(dataset.primary_key)
+    action: sql.Composable
     if on_conflict == "nothing":
         action = sql.SQL("DO NOTHING")
     else:
@@ -135,7 +130,7 @@ def copy_upsert(cur: psycopg.Cursor[Any], table: sql.Composable, dataset: Datase
         condition = sql.SQL("ROW({}) IS DISTINCT FROM ROW({})").format(
             _cols(compare, "t"), _cols(compare, "excluded"))
         if only_if:
-            extra = sql.SQL(only_if)  # type: ignore[arg-type]  # a constant from our code
+            extra = sql.SQL(only_if)
             condition = sql.SQL("{} AND ({})").format(condition, extra)
         action = sql.SQL("DO UPDATE SET {} WHERE {}").format(
             sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c))

@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from binance_cdc.errors import SinkError
 from binance_cdc.settings import CassandraSettings
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Cluster, Session
 
 # Cassandra 5.0 speaks protocol v5; saying so skips the driver's noisy downgrade dance.
 PROTOCOL_VERSION = 5
 
 
-def new_cluster(cass: CassandraSettings, *, timeout_s: float = 5.0):  # noqa: ANN201
+def new_cluster(cass: CassandraSettings, *, timeout_s: float = 5.0) -> Cluster:
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy
 
@@ -28,7 +32,7 @@ def new_cluster(cass: CassandraSettings, *, timeout_s: float = 5.0):  # noqa: AN
 
 @contextlib.contextmanager
 def cassandra_session(cass: CassandraSettings, *, keyspace: str | None = None,
-                      timeout_s: float = 5.0) -> Iterator[object]:
+                      timeout_s: float = 5.0) -> Iterator[Session]:
     """A connected session; driver errors become :class:`SinkError`."""
     from cassandra import DriverException
     from cassandra.cluster import NoHostAvailable

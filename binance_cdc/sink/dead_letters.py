@@ -55,7 +55,7 @@ def letters(cass: CassandraSettings, *, topic: str | None = None, partition: int
             offset: int | None = None) -> Iterator[StoredLetter]:
     """Every dead letter (the table is small: a full scan), optionally of one record or topic."""
     with cassandra_session(cass, keyspace=cass.keyspace, timeout_s=10) as session:
-        for row in session.execute(f"SELECT {', '.join(COLUMNS)} FROM dead_letters",  # type: ignore[attr-defined]
+        for row in session.execute(f"SELECT {', '.join(COLUMNS)} FROM dead_letters",
                                    timeout=60):
             values = list(row)
             # The driver returns its own Date type for a CQL date.
@@ -73,7 +73,7 @@ def letters(cass: CassandraSettings, *, topic: str | None = None, partition: int
 def remove(cass: CassandraSettings, found: list[StoredLetter]) -> int:
     with cassandra_session(cass, keyspace=cass.keyspace, timeout_s=10) as session:
         for letter in found:
-            session.execute("DELETE FROM dead_letters WHERE topic = %s AND day = %s AND "  # type: ignore[attr-defined]
+            session.execute("DELETE FROM dead_letters WHERE topic = %s AND day = %s AND "
                             "partition = %s AND offset = %s",
                             (letter.topic, letter.day, letter.partition, letter.offset))
     return len(found)

@@ -80,7 +80,7 @@ class CassandraWriter:
 
     def __init__(self, cass: CassandraSettings) -> None:
         self.cass = cass
-        self._cluster = None
+        self._cluster: Any = None
         self._session: Any = None
         self._upserts: dict[str, Any] = {}
         self._deletes: dict[str, Any] = {}

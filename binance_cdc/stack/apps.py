@@ -78,7 +78,3 @@ def live_trades_app(settings: Settings, symbols: list[str]) -> BackgroundApp:
         sys.executable, "-m", "binance_cdc", "trades", "live", "--base-url",
         settings.simulator.url, "--ws-url", settings.simulator.ws_url, "--symbols",
         ",".join(symbols)), settings.stack.run_dir, settings.stack.logs_dir / "live-trades.log")
-
-
-def all_apps(settings: Settings) -> list[BackgroundApp]:
-    return [stream_app(settings), simulator_app(settings)]

@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from binance_cdc.errors import PortTakenError, ServiceStartError, StackError
 from binance_cdc.settings import Settings
@@ -31,8 +32,6 @@ from binance_cdc.stack.services.spark import SparkMasterService, SparkWorkerServ
 
 log = logging.getLogger(__name__)
 
-# The services in status order; spark-worker-N follow the master (SPARK_CLUSTER_WORKERS).
-CORE_SERVICES = ("postgres", "kafka", "connect", "cassandra", "spark-master")
 # Names that stand for several services: `stack up spark` is the whole cluster.
 GROUPS: dict[str, str] = {"spark": "spark-"}
 # Spawn order: Cassandra first because it is the slowest and needs nobody.
@@ -248,7 +247,7 @@ class Stack:
         return str(self._select([name])[0].log_file)
 
 
-def _tail(path, lines: int = 3) -> str:  # noqa: ANN001
+def _tail(path: Path, lines: int = 3) -> str:
     try:
         text = path.read_text(errors="replace").strip().splitlines()
     except FileNotFoundError:

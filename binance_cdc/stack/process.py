@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path

@@ -248,7 +248,7 @@ class BatchApplier:
                     deletes = deletes_of(self.dataset, row)
                     self.writer.delete(deletes)
                     report.written.update(f"{x.table}.delete" for x in deletes)
-                except Exception as exc:  # noqa: BLE001 - the driver's refusals of this one row
+                except Exception as exc:  # the driver's refusals of this one row
                     if not self.writer.reachable():
                         raise
                     letter = dead_letter(row, f"Cassandra rejected the row: {summary(exc)}")

@@ -26,7 +26,6 @@ from binance_cdc.sink.schema import apply_schema
 from binance_cdc.sink.writer import CassandraWriter
 from binance_cdc.stream.batch import BatchApplier, BatchReport
 from binance_cdc.stream.errors_text import summary
-from binance_cdc.stream.sessions import ConnectorSessions
 from binance_cdc.stream.job import (
     active_session,
     configure,
@@ -35,6 +34,7 @@ from binance_cdc.stream.job import (
     start_query,
     stop_all,
 )
+from binance_cdc.stream.sessions import ConnectorSessions
 
 log = logging.getLogger(__name__)
 

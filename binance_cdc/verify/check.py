@@ -34,7 +34,8 @@ class Check:
         self.comparison = Comparison(self.spec)
 
     def compare_sums(self) -> None:
-        self.differing = self.expected.differing(self.actual)  # type: ignore[union-attr]
+        assert self.expected is not None and self.actual is not None
+        self.differing = self.expected.differing(self.actual)
 
     def diff(self, source: str | None = None) -> TableDiff:
         counts = self.comparison.counts

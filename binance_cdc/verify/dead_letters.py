@@ -14,9 +14,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from binance_cdc.verify.canonical import json_key_value, quote
 from binance_cdc.verify.spec import TableSpec
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ class DeadLetters:
         return self.letters.get((table, key))
 
     @classmethod
-    def load(cls, session: object, keyspace: str, topics: dict[str, TableSpec]) -> DeadLetters:
+    def load(cls, session: Session, keyspace: str, topics: dict[str, TableSpec]) -> DeadLetters:
         """Read every dead letter of ``topics`` (topic -> the table it feeds)."""
         from cassandra import DriverException, InvalidRequest
         from cassandra.query import SimpleStatement
@@ -58,7 +62,7 @@ class DeadLetters:
             f"FROM {quote(keyspace)}.{quote(TABLE)}", fetch_size=1000)
         letters: dict[tuple[str, tuple[bytes, ...]], DeadLetter] = {}
         try:
-            rows = list(session.execute(statement))  # type: ignore[attr-defined]
+            rows = list(session.execute(statement))
         except InvalidRequest as exc:
             log.warning("no dead letters to explain differences with: %s", exc)
             return cls(letters)

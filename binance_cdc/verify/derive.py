@@ -68,7 +68,7 @@ for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__has
               "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__",
               "__mod__", "__rmod__", "__pow__", "__rpow__", "__and__", "__rand__", "__or__",
               "__ror__", "__xor__", "__rxor__", "__lshift__", "__rshift__", "__enter__"):
-    setattr(_Probe, _name, _Probe._refuse)
+    setattr(_Probe, _name, _Probe._refuse)  # noqa: SLF001 - the class setting itself up
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class DerivePlan:
                 else (lambda parts: (parts[copied[0]],)))
         out: list[Parts] = []
         for parts in rows:
-            row = dict(zip(names, parts))
+            row: dict[str, object] = dict(zip(names, parts))
             try:
                 for position, name, decoder in decoders:
                     row[name] = decoder(parts[position])
@@ -130,7 +130,7 @@ def plan(query: QueryTable, source: TableSpec, target: TableSpec) -> DerivePlan:
                for i, (c, k) in enumerate(zip(source.columns, source.kinds))}
         try:
             out = query.derive(row)
-        except Exception as exc:  # noqa: BLE001 - derive is user code; any failure is a finding
+        except Exception as exc:  # derive is user code; any failure is a finding
             if not used:
                 raise ConfigError(f"the derivation of query table {query.name} fails on a sample "
                                   f"{source.name} row: {type(exc).__name__}: {exc}") from exc

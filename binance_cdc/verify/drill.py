@@ -77,7 +77,7 @@ class Spill:
         with path.open("rb") as source:
             while True:
                 try:
-                    yield marshal.load(source)
+                    yield marshal.load(source)  # noqa: S302 - written by add_all() above
                 except EOFError:
                     return
 

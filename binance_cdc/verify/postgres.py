@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator, Sequence
 
 from binance_cdc.errors import StoreError
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import PostgresSettings
 from binance_cdc.verify.canonical import quote, sql_hash64, sql_row_text, sql_text
 from binance_cdc.verify.spec import Bucketing, TableSpec
@@ -20,16 +21,6 @@ from binance_cdc.verify.sums import BucketSums, Parts
 log = logging.getLogger(__name__)
 
 ITERSIZE = 5_000
-
-
-def _connect(pg: PostgresSettings):  # noqa: ANN202
-    import psycopg
-
-    try:
-        return psycopg.connect(pg.dsn(), autocommit=True)
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot reach PostgreSQL at {pg.host}:{pg.port} ({exc}); is it running? "
-                         "(`binance-cdc stack status`)".replace("\n", " "), retryable=True) from exc
 
 
 def _table(pg: PostgresSettings, spec: TableSpec) -> str:
@@ -63,7 +54,7 @@ def estimate_rows(pg: PostgresSettings, table: str) -> int:
     import psycopg
 
     try:
-        with _connect(pg) as conn:
+        with connect(pg) as conn:
             row = conn.execute(
                 "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n "
                 "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
@@ -75,8 +66,9 @@ def estimate_rows(pg: PostgresSettings, table: str) -> int:
             if row[0] >= 0:
                 return int(row[0])
             # Never analyzed (-1): count it, once.
-            return int(conn.execute(f"SELECT count(*) FROM {quote(pg.schema_name)}."  # noqa: S608
-                                    f"{quote(table)}").fetchone()[0])
+            [(count,)] = conn.execute(f"SELECT count(*) FROM {quote(pg.schema_name)}."
+                                      f"{quote(table)}").fetchall()
+            return int(count)
     except psycopg.Error as exc:
         raise StoreError(f"cannot read {pg.schema_name}.{table} in PostgreSQL: {exc}".strip(),
                          retryable=True) from exc
@@ -90,7 +82,7 @@ def bucket_sums(pg: PostgresSettings, spec: TableSpec, bucketing: Bucketing,
     query, params = checksum_sql(pg, spec, bucketing, symbols)
     sums = BucketSums(bucketing.count)
     try:
-        with _connect(pg) as conn, conn.transaction():
+        with connect(pg) as conn, conn.transaction():
             # The planner guesses a group per row and would sort; a hash table of at most
             # 65521 buckets is what this needs.
             conn.execute("SET LOCAL enable_sort = off")
@@ -112,7 +104,7 @@ def rows_in_buckets(pg: PostgresSettings, spec: TableSpec, bucketing: Bucketing,
     where = (where + " AND " if where else " WHERE ") + f"{bucketing.sql(texts)} = ANY(%s)"
     query = f"SELECT {', '.join(texts)} FROM {_table(pg, spec)}{where}"
     try:
-        with _connect(pg) as conn, conn.transaction():
+        with connect(pg) as conn, conn.transaction():
             with conn.cursor(name=f"verify_{spec.name}") as cursor:
                 cursor.itersize = ITERSIZE
                 cursor.execute(query, (*params, list(buckets)))

@@ -29,7 +29,8 @@ def rescan(run: Run, main: Check, checks: list[Check], splits: int, estimate: in
     with spill_directory() as directory:
         plans: dict[Check, tuple[list[list[int]], Spill, Spill]] = {}
         for check in drilled:
-            groups = plan_groups(check.rescan, check.actual.rows, budget)  # type: ignore[union-attr]
+            assert check.actual is not None
+            groups = plan_groups(check.rescan, check.actual.rows, budget)
             expected, actual = (Spill(Path(directory), f"{check.spec.name}-{side}", groups,
                                       check.bucket) for side in ("expected", "actual"))
             plans[check] = (groups, expected, actual)
@@ -39,7 +40,8 @@ def rescan(run: Run, main: Check, checks: list[Check], splits: int, estimate: in
             if main.rescan:
                 plans[main][2].add_all(parts)
             for check in derived:
-                plans[check][1].add_all(check.derive.derive_all(parts))  # type: ignore[union-attr]
+                assert check.derive is not None
+                plans[check][1].add_all(check.derive.derive_all(parts))
         shared_s = (time.monotonic() - began) / len(drilled)
         for check in drilled:
             began = time.monotonic()

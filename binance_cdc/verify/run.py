@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Literal
 
 from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.errors import BinanceCdcError, ConfigError
@@ -42,6 +43,9 @@ from binance_cdc.verify.result import TableDiff, VerifyResult
 from binance_cdc.verify.scan import KeyedReads, TableScan, splits_for
 from binance_cdc.verify.spec import Bucketing, TableSpec, bucket_count, check_cassandra_table
 from binance_cdc.verify.sums import BucketSums, Parts, canonical_rows
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +101,7 @@ def _log(diff: TableDiff) -> None:
 class Run:
     """One verify run: the connections, the symbol filter and what it has read so far."""
 
-    def __init__(self, settings: Settings, session: object, symbols: Sequence[str] | None,
+    def __init__(self, settings: Settings, session: Session, symbols: Sequence[str] | None,
                  progress: ProgressFn) -> None:
         self.settings = settings
         self.pg = settings.postgres
@@ -154,8 +158,9 @@ class Run:
             for parts, tokens in self.rows(main.spec, splits, estimate, "postgres vs cassandra"):
                 main.actual.add_all(main.bucket(parts), parts, tokens)
                 for i, check in enumerate(checks):
+                    assert check.derive is not None and check.expected is not None
                     began = time.perf_counter()
-                    derived = check.derive.derive_all(parts)  # type: ignore[union-attr]
+                    derived = check.derive.derive_all(parts)
                     check.expected.add_all(check.bucket(derived), derived)
                     derive_s[i] += time.perf_counter() - began
             main.expected = pg_sums.result()
@@ -172,15 +177,17 @@ class Run:
 
     def _resolve(self, main: Check, checks: list[Check]) -> None:
         """Compare the differing buckets row by row, finding Cassandra's rows by key and token."""
+        assert main.expected is not None and main.actual is not None
         began = time.monotonic()
-        replica = {}  # source bucket -> Cassandra's rows, for the differing source buckets
-        if sum(main.expected.rows[b] for b in main.differing) > MAX_KEY_READS:  # type: ignore[union-attr]
+        # source bucket -> Cassandra's rows, for the differing source buckets
+        replica: dict[int, list[Parts]] = {}
+        if sum(main.expected.rows[b] for b in main.differing) > MAX_KEY_READS:
             main.rescan = list(main.differing)
         elif main.differing:
             expected = list(postgres.rows_in_buckets(self.pg, main.spec, main.bucketing,
                                                      main.differing, self.symbols))
             found = pinpoint(KeyedReads(self.session, self.keyspace, main.spec), main.spec,
-                             main.bucket, main.actual, main.differing, expected,  # type: ignore[arg-type]
+                             main.bucket, main.actual, main.differing, expected,
                              keep=self._keep(main.spec))
             main.rescan = found.unresolved
             _compare(main, expected, found.rows, found.resolved)
@@ -195,8 +202,9 @@ class Run:
     def _resolve_query(self, main: Check, check: Check, replica: dict[int, list[Parts]]) -> None:
         if not check.differing:
             return
+        assert check.expected is not None and check.actual is not None and check.derive is not None
         if (not check.aligned_with(main) or set(check.differing) & set(main.rescan)
-                or sum(check.expected.rows[b] for b in check.differing) > MAX_KEY_READS):  # type: ignore[union-attr]
+                or sum(check.expected.rows[b] for b in check.differing) > MAX_KEY_READS):
             check.rescan = list(check.differing)
             return
         # The same buckets of the replica hold the source rows: Postgres' where the replica
@@ -205,9 +213,9 @@ class Run:
         source = list(postgres.rows_in_buckets(self.pg, main.spec, main.bucketing, matching,
                                                self.symbols)) if matching else []
         source += [p for b in check.differing for p in replica.get(b, ())]
-        expected = check.derive.derive_all(source)  # type: ignore[union-attr]
+        expected = check.derive.derive_all(source)
         found = pinpoint(KeyedReads(self.session, self.keyspace, check.spec), check.spec,
-                         check.bucket, check.actual, check.differing, expected,  # type: ignore[arg-type]
+                         check.bucket, check.actual, check.differing, expected,
                          keep=self._keep(check.spec))
         check.rescan = found.unresolved
         _compare(check, expected, found.rows, found.resolved)
@@ -226,7 +234,7 @@ class Run:
         by_partition = self.symbols is not None and spec.partition_key == ("symbol",)
         scan = TableScan(self.session, self.keyspace, spec, concurrency=config.concurrency,
                          page_size=config.page_size, splits=splits,
-                         partitions=[(s,) for s in self.symbols] if by_partition else None)
+                         partitions=[(s,) for s in self.symbols or ()] if by_partition else None)
         wanted = (None if self.symbols is None or by_partition
                   else {s.encode() for s in self.symbols})
         at = spec.columns.index("symbol") if wanted is not None else 0
@@ -263,7 +271,7 @@ def _compare(check: Check, expected: list[Parts], found: list[Parts], resolved: 
 
 
 def _failed(table: str, exc: BaseException) -> TableDiff:
-    kind = "query" if table in QUERY_TABLE_NAMES else "replica"
+    kind: Literal["replica", "query"] = "query" if table in QUERY_TABLE_NAMES else "replica"
     return TableDiff(table, 0, 0, 0, 0, 0, kind=kind, error=str(exc))
 
 
@@ -275,7 +283,8 @@ def verify_until(settings: Settings, tables: Sequence[str] | None = None, *,
 
     Replication is asynchronous, so a difference right after a write is normal;
     only a difference that outlives the wait is a fault. A table that matched
-    once is not checked again.
+    once is not checked again. An error that says a retry can help (Cassandra not
+    reachable yet) is also waited out; any other is raised at once.
     """
     started = time.monotonic()
     deadline = started + wait_s
@@ -284,7 +293,14 @@ def verify_until(settings: Settings, tables: Sequence[str] | None = None, *,
     attempts = 0
     while True:
         attempts += 1
-        result = verify(settings, pending, symbols=symbols, progress=progress)
+        try:
+            result = verify(settings, pending, symbols=symbols, progress=progress)
+        except BinanceCdcError as exc:
+            if not exc.retryable or time.monotonic() + interval_s > deadline:
+                raise
+            log.info("attempt %d: %s; trying again in %.0fs", attempts, exc, interval_s)
+            time.sleep(interval_s)
+            continue
         final.update({d.table: d for d in result.tables})
         pending = [d.table for d in result.tables if not d.matches]
         if not pending or time.monotonic() + interval_s > deadline:

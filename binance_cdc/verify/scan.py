@@ -14,16 +14,21 @@ finds a row it did not expect again, without a second scan (pinpoint.py).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from binance_cdc.errors import SinkError
 from binance_cdc.verify.canonical import cql_selector, decode, quote, unrepresentable
 from binance_cdc.verify.spec import TableSpec
+
+if TYPE_CHECKING:
+    from cassandra.cluster import ExecutionProfile, ResultSet, Session
+    from cassandra.query import PreparedStatement
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ def token_ranges(splits: int) -> list[tuple[int, int]]:
     """(exclusive start, inclusive end] pairs covering the whole Murmur3 ring."""
     width = (MAX_TOKEN - MIN_TOKEN) // splits
     bounds = [MIN_TOKEN + i * width for i in range(splits)] + [MAX_TOKEN]
-    return list(zip(bounds, bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def splits_for(estimated_rows: int, concurrency: int) -> int:
@@ -69,7 +74,7 @@ class TableScan:
     of a table partitioned by symbol); otherwise the whole ring is read.
     """
 
-    def __init__(self, session: object, keyspace: str, spec: TableSpec, *, concurrency: int,
+    def __init__(self, session: Session, keyspace: str, spec: TableSpec, *, concurrency: int,
                  page_size: int, splits: int,
                  partitions: Sequence[tuple[object, ...]] | None = None) -> None:
         self.session = session
@@ -87,8 +92,8 @@ class TableScan:
         statement.fetch_size = self.page_size
         profile = _tuples(session)
         work: queue.SimpleQueue[tuple[object, ...]] = queue.SimpleQueue()
-        for item in self.work:
-            work.put(item)
+        for unit in self.work:
+            work.put(unit)
         pages: queue.Queue[object] = queue.Queue(maxsize=self.concurrency * 2)
         stop = threading.Event()
 
@@ -136,19 +141,19 @@ class TableScan:
                         raise item
                     raise _sink_error(self.keyspace, self.spec.name, item) from item
                 else:
-                    yield item  # type: ignore[misc]
+                    yield cast("list[tuple[bytes | None, ...]]", item)
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=QUERY_TIMEOUT_S)
 
     def _page(self, statement: object, params: tuple[object, ...], state: bytes | None,
-              profile: object):  # noqa: ANN202
+              profile: object) -> ResultSet:
         from cassandra import OperationTimedOut, ReadFailure, ReadTimeout, Unavailable
 
         for attempt in range(RETRIES + 1):
             try:
-                return self.session.execute(  # type: ignore[attr-defined]
+                return self.session.execute(
                     statement, params, paging_state=state, execution_profile=profile)
             except (OperationTimedOut, ReadTimeout, ReadFailure, Unavailable) as exc:
                 if attempt == RETRIES:
@@ -163,7 +168,7 @@ class TableScan:
 class KeyedReads:
     """Rows of one table read by primary key or by partition token (canonical parts + token)."""
 
-    def __init__(self, session: object, keyspace: str, spec: TableSpec, *,
+    def __init__(self, session: Session, keyspace: str, spec: TableSpec, *,
                  concurrency: int = 32) -> None:
         self.session = session
         self.keyspace = keyspace
@@ -189,7 +194,7 @@ class KeyedReads:
             results = execute_concurrent_with_args(
                 self.session, statement, params, concurrency=self.concurrency,
                 raise_on_first_error=True, execution_profile=_tuples(self.session))
-        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+        except Exception as exc:  # the driver's errors have no common base
             raise _sink_error(self.keyspace, self.spec.name, exc) from exc
         return [row for _, result in results for row in result]
 
@@ -202,30 +207,30 @@ class KeyedReads:
         state = None
         try:
             while True:
-                result = self.session.execute(  # type: ignore[attr-defined]
+                result = self.session.execute(
                     statement, (token,), paging_state=state,
                     execution_profile=_tuples(self.session))
                 yield result.current_rows
                 state = result.paging_state
                 if state is None:
                     return
-        except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+        except Exception as exc:  # the driver's errors have no common base
             raise _sink_error(self.keyspace, self.spec.name, exc) from exc
 
 
-def _prepare(session: object, cql: str, keyspace: str, table: str):  # noqa: ANN202
+def _prepare(session: Session, cql: str, keyspace: str, table: str) -> PreparedStatement:
     try:
-        return session.prepare(cql)  # type: ignore[attr-defined]
-    except Exception as exc:  # noqa: BLE001 - the driver's errors have no common base
+        return session.prepare(cql)
+    except Exception as exc:  # the driver's errors have no common base
         raise _sink_error(keyspace, table, exc) from exc
 
 
-def _tuples(session: object):  # noqa: ANN202
+def _tuples(session: Session) -> ExecutionProfile:
     """An execution profile returning plain tuples (cheaper than named rows)."""
     from cassandra.cluster import EXEC_PROFILE_DEFAULT
     from cassandra.query import tuple_factory
 
-    return session.execution_profile_clone_update(  # type: ignore[attr-defined]
+    return session.execution_profile_clone_update(
         EXEC_PROFILE_DEFAULT, row_factory=tuple_factory, request_timeout=QUERY_TIMEOUT_S)
 
 

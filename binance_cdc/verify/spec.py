@@ -14,11 +14,17 @@ by md5 of the key's text otherwise.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from binance_cdc.datasets import Dataset
 from binance_cdc.errors import SinkError
 from binance_cdc.verify.canonical import SEPARATOR, Kind, quote
+
+if TYPE_CHECKING:
+    from cassandra.cluster import Session
+    from cassandra.metadata import TableMetadata
 
 CQL_KINDS: dict[str, Kind] = {
     "text": "text", "varchar": "text", "ascii": "text", "decimal": "decimal",
@@ -58,7 +64,7 @@ class TableSpec:
                    tuple(c.nullable for c in dataset.columns))
 
     @classmethod
-    def of_cassandra(cls, session: object, keyspace: str, name: str,
+    def of_cassandra(cls, session: Session, keyspace: str, name: str,
                      columns: tuple[str, ...], key: tuple[str, ...]) -> TableSpec:
         """A query table: ``columns`` and ``key`` as declared, kinds from Cassandra's schema."""
         meta = _table_metadata(session, keyspace, name)
@@ -83,7 +89,7 @@ class TableSpec:
         return tuple(parts[i] for i in self.key_positions)
 
 
-def check_cassandra_table(session: object, keyspace: str, spec: TableSpec) -> None:
+def check_cassandra_table(session: Session, keyspace: str, spec: TableSpec) -> None:
     """Fail with an actionable message if the Cassandra table is missing or lacks a column."""
     meta = _table_metadata(session, keyspace, spec.name)
     missing = [c for c in spec.columns if c not in meta.columns]
@@ -92,8 +98,8 @@ def check_cassandra_table(session: object, keyspace: str, spec: TableSpec) -> No
                         "`binance-cdc cassandra apply`")
 
 
-def _table_metadata(session: object, keyspace: str, name: str):  # noqa: ANN202
-    cluster = session.cluster  # type: ignore[attr-defined]
+def _table_metadata(session: Session, keyspace: str, name: str) -> TableMetadata:
+    cluster = session.cluster
     cluster.refresh_table_metadata(keyspace, name)
     ks = cluster.metadata.keyspaces.get(keyspace)
     table = None if ks is None else ks.tables.get(name)
@@ -124,7 +130,7 @@ class Bucketing:
                 return position
         return None
 
-    def of(self, parts: tuple[bytes, ...] | list[bytes]) -> int:
+    def of(self, parts: Sequence[bytes]) -> int:
         position = self.integer_position
         if position is not None:
             try:
@@ -132,7 +138,7 @@ class Bucketing:
             except ValueError:  # 'infinity' (Postgres only): SQL puts it in bucket 0 too
                 return 0
         key = SEPARATOR.join(parts[i] for i in self.spec.key_positions)
-        return int.from_bytes(hashlib.md5(key).digest()[:4], "big") % self.count
+        return int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[:4], "big") % self.count
 
     def sql(self, text_exprs: list[str]) -> str:
         """SQL of the bucket; ``text_exprs`` are the canonical text expressions of the columns."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from operator import itemgetter
+from typing import Any
 
 from binance_cdc.verify.canonical import NULL, SEPARATOR, cassandra_decimal
 from binance_cdc.verify.spec import Bucketing
@@ -48,7 +49,7 @@ def bucket_function(bucketing: Bucketing) -> BucketsOf:
 
 
 def row_hash(parts: Sequence[bytes]) -> int:
-    return int.from_bytes(hashlib.md5(SEPARATOR.join(parts)).digest()[:8], "big")
+    return int.from_bytes(hashlib.md5(SEPARATOR.join(parts), usedforsecurity=False).digest()[:8], "big")
 
 
 class BucketSums:
@@ -99,18 +100,19 @@ def canonical_rows(rows: Sequence[Sequence[object]],
     """
     if not rows:
         return [], []
-    columns: list[Sequence[bytes | None]] = list(zip(*rows))  # type: ignore[arg-type]
-    tokens = list(columns.pop())  # type: ignore[arg-type]
+    # Any: a column holds bytes and None until its NULLs are replaced below.
+    columns: list[Sequence[Any]] = list(zip(*rows))
+    tokens: list[int] = list(columns.pop())
     for i, column in enumerate(columns):
         try:
-            joined = b"".join(column)  # type: ignore[arg-type]
+            joined = b"".join(column)
         except TypeError:
             column = columns[i] = [NULL if v is None else v for v in column]
-            joined = b"".join(column)  # type: ignore[arg-type]
+            joined = b"".join(column)
         if i in decimal_positions:
             if b"E" in joined:
-                columns[i] = [cassandra_decimal(v) for v in column]  # type: ignore[arg-type]
+                columns[i] = [cassandra_decimal(v) for v in column]
             else:
-                columns[i] = [v.rstrip(b"0").rstrip(b".") if b"." in v else v  # type: ignore[union-attr]
+                columns[i] = [v.rstrip(b"0").rstrip(b".") if b"." in v else v
                               for v in column]
-    return list(zip(*columns)), tokens  # type: ignore[arg-type]
+    return list(zip(*columns)), tokens

@@ -45,7 +45,7 @@ class StreamJob:
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603
+            self.process = subprocess.Popen(
                 self.argv, cwd=PROJECT_ROOT, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -126,7 +126,7 @@ def write_fence(settings: Settings, symbol: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def stream_job(settings: Settings, connector, tmp_path_factory) -> Iterator[StreamJob]:  # noqa: ANN001
+def stream_job(settings: Settings, connector, tmp_path_factory) -> Iterator[StreamJob]:
     from binance_cdc.sink.schema import apply_schema
 
     apply_schema(settings.cassandra)

@@ -24,7 +24,13 @@ from binance_cdc.connect.connector import ConnectorDefinition
 from binance_cdc.settings import Settings
 from tests.e2e.conftest import StreamJob, write_fence
 from tests.helpers.prometheus import (
-    PrometheusApi, background, eventually, exporter_process, fast_prometheus, free_port, override,
+    PrometheusApi,
+    background,
+    eventually,
+    exporter_process,
+    fast_prometheus,
+    free_port,
+    override,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.connect,
@@ -73,7 +79,7 @@ class Observed:
 
 @pytest.fixture(scope="module")
 def observed(settings: Settings, connector: ConnectorDefinition, stream_job: StreamJob,
-             tmp_path_factory) -> Iterator[Observed]:  # noqa: ANN001
+             tmp_path_factory) -> Iterator[Observed]:
     work = tmp_path_factory.mktemp("observed")
     suffix = f"_{uuid.uuid4().hex[:8]}"
     sim = SimulatorServer(Market(5, symbol_suffix=suffix, history_minutes=30)).start()

@@ -20,7 +20,7 @@ def test_the_readme_shows_the_command_the_stream_fixture_runs() -> None:
 
 
 def test_bare_spark_submit_fails_fast_and_prints_the_command_to_use() -> None:
-    result = subprocess.run(["spark-submit", "spark_streaming.py"], cwd=PROJECT_ROOT,  # noqa: S603, S607
+    result = subprocess.run(["spark-submit", "spark_streaming.py"], cwd=PROJECT_ROOT,
                             env=plain_env(), capture_output=True, text=True, timeout=180,
                             check=False)
     assert result.returncode != 0
@@ -30,13 +30,13 @@ def test_bare_spark_submit_fails_fast_and_prints_the_command_to_use() -> None:
 
 
 def test_binance_cdc_stream_runs_the_same_spark_submit_command(settings: Settings) -> None:
-    result = subprocess.run(["binance-cdc", "stream", "--print-command"], cwd=PROJECT_ROOT,  # noqa: S603, S607
+    result = subprocess.run(["binance-cdc", "stream", "--print-command"], cwd=PROJECT_ROOT,
                             env=plain_env(), capture_output=True, text=True, timeout=120,
                             check=True)
     argv = shlex.split(result.stdout.strip().splitlines()[-1])
     assert argv[0].endswith("spark-submit")
     assert argv[1:] == ["--properties-file", str(properties_file(settings)), str(ENTRY_POINT)]
-    cluster = subprocess.run(  # noqa: S603
-        ["binance-cdc", "stream", "--print-command", "--master", "spark://127.0.0.1:7077"],  # noqa: S607
+    cluster = subprocess.run(
+        ["binance-cdc", "stream", "--print-command", "--master", "spark://127.0.0.1:7077"],
         cwd=PROJECT_ROOT, env=plain_env(), capture_output=True, text=True, timeout=120, check=True)
     assert "--master spark://127.0.0.1:7077" in cluster.stdout

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka, pytest.m
               pytest.mark.cassandra, pytest.mark.spark]
 
 
-def _matches(settings: Settings, symbol: str, tables=None, wait_s: float = 90) -> None:  # noqa: ANN001
+def _matches(settings: Settings, symbol: str, tables=None, wait_s: float = 90) -> None:
     result = verify_until(settings, tables, symbols=[symbol], wait_s=wait_s)
     assert result.matches, result.to_dict() if hasattr(result, "to_dict") else result
 
@@ -45,7 +45,7 @@ def test_insert_update_delete_of_every_table_reach_the_replica_exactly(
     with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
         for row in rows:
             conn.execute(insert_sql(dataset, schema), list(row.values()))
-        conn.execute(f'UPDATE {schema}.{dataset.name} SET "{changed}" = %s '  # noqa: S608
+        conn.execute(f'UPDATE {schema}.{dataset.name} SET "{changed}" = %s '
                      f"WHERE {key_where(dataset)}", [Decimal("0.00000001"), *key_of(rows[1])])
         conn.execute(f"DELETE FROM {schema}.{dataset.name} WHERE {key_where(dataset)}",
                      key_of(rows[2]))
@@ -54,7 +54,7 @@ def test_insert_update_delete_of_every_table_reach_the_replica_exactly(
 
     where = " AND ".join(f"{k} = %s" for k in dataset.primary_key)
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace) as session:
-        found = [session.execute(f"SELECT * FROM {dataset.name} WHERE {where}",  # noqa: S608
+        found = [session.execute(f"SELECT * FROM {dataset.name} WHERE {where}",
                                  key_of(row)).one() for row in rows]
     kept, updated, deleted = found
     assert deleted is None
@@ -303,7 +303,7 @@ def test_change_topics_have_the_configured_partitions(settings: Settings,
 
 
 def test_dead_letters_replay_applies_a_corrected_record_and_purge_clears(
-        settings: Settings, stream_job: StreamJob, unique_name: str, tmp_path) -> None:  # noqa: ANN001
+        settings: Settings, stream_job: StreamJob, unique_name: str, tmp_path) -> None:
     import subprocess
 
     from tests.e2e.conftest import plain_env
@@ -320,7 +320,7 @@ def test_dead_letters_replay_applies_a_corrected_record_and_purge_clears(
     assert wait_dead_letter(settings, topic, partition, offset, stamp_ms, timeout_s=180) is not None
 
     def cli(*args: str) -> str:
-        return subprocess.run(["binance-cdc", "dead-letters", *args], env=plain_env(),  # noqa: S603, S607
+        return subprocess.run(["binance-cdc", "dead-letters", *args], env=plain_env(),
                               capture_output=True, text=True, timeout=120, check=True).stdout
 
     listed = [json.loads(line) for line in cli("list", "--topic", topic, "--json",

@@ -50,7 +50,7 @@ def test_insert_update_delete_arrive_as_c_u_d_then_a_tombstone(
 
     with psycopg.connect(settings.postgres.dsn(), autocommit=True) as conn:
         conn.execute(insert_sql(dataset, schema), list(row.values()))
-        conn.execute(f'UPDATE {schema}.{dataset.name} SET "{changed}" = %s '  # noqa: S608
+        conn.execute(f'UPDATE {schema}.{dataset.name} SET "{changed}" = %s '
                      f"WHERE {key_where(dataset)}", [new_value, *key])
         conn.execute(f"DELETE FROM {schema}.{dataset.name} WHERE {key_where(dataset)}", key)
 

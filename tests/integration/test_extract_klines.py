@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 pytestmark = pytest.mark.postgres
@@ -53,7 +55,7 @@ def test_catch_up_after_downtime_pages_forward(make_extractor, sim_clock, db, sy
     assert result.counts.inserted == 30
     times = [r[0] for r in candles(db, symbol)]
     assert len(times) == 35
-    assert all((b - a).total_seconds() == 60 for a, b in zip(times, times[1:]))
+    assert all((b - a).total_seconds() == 60 for a, b in itertools.pairwise(times))
 
 
 def test_first_run_backfill_longer_than_one_page(make_extractor, db, sym):

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from binance_cdc.binance.simulator.faults import Fault
-from tests.helpers.live import (
-    LiveSim, Writer, exact, live_simulator, stored_rows, wait_all_stored,
-)
+from tests.helpers.live import LiveSim, Writer, exact, live_simulator, stored_rows, wait_all_stored
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]

@@ -63,7 +63,7 @@ def test_readme_live_trades_command(readme_simulator, db):
     assert "--ws-url ws://127.0.0.1:8766" in command and "--symbols BTCUSDT,ETHUSDT" in command
     started = dt.datetime.now(dt.timezone.utc)
     # Split like a shell would; `python` is found on the plain PATH.
-    proc = subprocess.Popen(shlex.split(command), cwd=ROOT, env=PLAIN_ENV,  # noqa: S603
+    proc = subprocess.Popen(shlex.split(command), cwd=ROOT, env=PLAIN_ENV,
                             stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(4)

@@ -17,9 +17,7 @@ from binance_cdc.binance.simulator.faults import Fault
 from binance_cdc.connect.connector import ConnectorDefinition
 from binance_cdc.settings import Settings
 from binance_cdc.stack.launcher import Stack
-from tests.helpers.prometheus import (
-    PrometheusApi, background, eventually, free_port, sample, scrape,
-)
+from tests.helpers.prometheus import PrometheusApi, background, eventually, free_port, sample, scrape
 
 CLI = [sys.executable, "-m", "binance_cdc"]
 
@@ -56,7 +54,7 @@ def test_stack_up_prometheus_serves_the_projects_scrape_jobs_and_alert_rules(
 ])
 def test_the_readmes_curl_commands_answer(settings: Settings, command: str) -> None:
     assert settings.prometheus.url == "http://127.0.0.1:9090", "the README shows the default port"
-    done = subprocess.run(command, shell=True, capture_output=True, text=True,  # noqa: S602
+    done = subprocess.run(command, shell=True, capture_output=True, text=True,
                           timeout=30)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "success", done.stdout

@@ -72,7 +72,7 @@ class Sides:
         schema = self.settings.postgres.schema_name
         with psycopg.connect(self.settings.postgres.dsn(), autocommit=True) as conn:
             for dataset, row in self.written:
-                conn.execute(f"DELETE FROM {schema}.{dataset.name} "  # noqa: S608
+                conn.execute(f"DELETE FROM {schema}.{dataset.name} "
                              f"WHERE {key_where(dataset)}", [row[k] for k in dataset.primary_key])
                 delete_replica(self.session, dataset, self.keyspace, [row])
 

@@ -108,11 +108,11 @@ def test_planted_differences_are_all_found_and_only_they(sandbox: Sandbox, sessi
     extra, moved = extra + extra_pair, moved + moved_pair
     with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
         def update(column: str, value: object, row: tuple[object, ...]) -> None:
-            conn.execute(f'UPDATE "{schema}".recent_trades SET {column} = %s '  # noqa: S608
+            conn.execute(f'UPDATE "{schema}".recent_trades SET {column} = %s '
                          "WHERE symbol = %s AND trade_id = %s", (value, row[0], row[1]))
 
         for row in extra:
-            conn.execute(f'DELETE FROM "{schema}".recent_trades '  # noqa: S608
+            conn.execute(f'DELETE FROM "{schema}".recent_trades '
                          "WHERE symbol = %s AND trade_id = %s", row[:2])
         for row in decimal:  # the 18th significant digit
             update("price", row[2] + Decimal(1).scaleb(row[2].adjusted() - 17), row)  # type: ignore[union-attr]
@@ -168,7 +168,7 @@ def poisoned(sandbox: Sandbox, session: object, settings: Settings) -> Iterator[
     topic = f"{settings.kafka.topic_prefix}.{sandbox.name}.recent_trades"
     schema = sandbox.name
     with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
-        conn.execute(f'INSERT INTO "{schema}".recent_trades VALUES '  # noqa: S608
+        conn.execute(f'INSERT INTO "{schema}".recent_trades VALUES '
                      "(%s, 1, 1.50, 2, 3.00, %s, true, true), "
                      "(%s, 2, 1, 1, 1, 'infinity', true, true), "
                      "(%s, 3, 'NaN', 1, 1, %s, false, true), "
@@ -184,13 +184,13 @@ def poisoned(sandbox: Sandbox, session: object, settings: Settings) -> Iterator[
         session.execute(  # type: ignore[attr-defined]
             "INSERT INTO dead_letters (topic, day, partition, offset, record_key, record_value, "
             "value_bytes, error, recorded_at) VALUES (%s, %s, 0, %s, %s, %s, 42, %s, %s)",
-            (topic, base.date(), 100 + trade_id, record_key, '{"after": {"trade_id": %d}}' % trade_id,
+            (topic, base.date(), 100 + trade_id, record_key, f'{{"after": {{"trade_id": {trade_id}}}}}',
              error, base))
     try:
         yield {"symbol": symbol, "errors": errors}
     finally:
         with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
-            conn.execute(f'DELETE FROM "{schema}".recent_trades WHERE symbol = %s', (symbol,))  # noqa: S608
+            conn.execute(f'DELETE FROM "{schema}".recent_trades WHERE symbol = %s', (symbol,))
         day = by_day_key(good)
         session.execute("DELETE FROM recent_trades WHERE symbol = %s AND trade_id = 1", (symbol,))  # type: ignore[attr-defined]
         session.execute("DELETE FROM trades_by_day WHERE symbol = %s AND trade_date = %s "  # type: ignore[attr-defined]
@@ -223,7 +223,7 @@ def test_cli_exits_0_when_every_difference_is_held_in_dead_letters(
         sandbox: Sandbox, poisoned: dict[str, object]) -> None:
     symbol = str(poisoned["symbol"])
     with psycopg.connect(sandbox.settings.postgres.dsn(), autocommit=True) as conn:
-        conn.execute(f'DELETE FROM "{sandbox.name}".recent_trades '  # noqa: S608
+        conn.execute(f'DELETE FROM "{sandbox.name}".recent_trades '
                      "WHERE symbol = %s AND trade_id = 4", (symbol,))
     env = {"PATH": "/usr/bin:/bin", "POSTGRES_SCHEMA": sandbox.name,
            "CASSANDRA_KEYSPACE": sandbox.name, "HOME": "/root"}

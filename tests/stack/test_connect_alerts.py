@@ -14,9 +14,7 @@ from binance_cdc.connect.connector import ConnectorDefinition, wait_running
 from binance_cdc.observe.metrics.sources import SlotReader
 from binance_cdc.settings import Settings
 from binance_cdc.stack.launcher import Stack
-from tests.helpers.prometheus import (
-    PrometheusApi, eventually, exporter_process, fast_prometheus, override,
-)
+from tests.helpers.prometheus import PrometheusApi, eventually, exporter_process, fast_prometheus, override
 
 pytestmark = [pytest.mark.stack, pytest.mark.connect, pytest.mark.postgres, pytest.mark.prometheus]
 
@@ -37,14 +35,14 @@ def _write_wal(settings: Settings, megabytes: int) -> None:
     with psycopg.connect(settings.postgres.dsn(admin=True), autocommit=True) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS binance_cdc_test_wal")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {FILLER} (payload text)")
-        conn.execute(f"INSERT INTO {FILLER} SELECT repeat(md5(g::text), 32) "  # noqa: S608
+        conn.execute(f"INSERT INTO {FILLER} SELECT repeat(md5(g::text), 32) "
                      "FROM generate_series(1, %s) g", (megabytes * 1024,))
         conn.execute(f"TRUNCATE {FILLER}")
 
 
 @pytest.fixture
 def watched(settings: Settings, connector: ConnectorDefinition,
-            tmp_path) -> Iterator[PrometheusApi]:  # noqa: ANN001
+            tmp_path) -> Iterator[PrometheusApi]:
     # The slot alert's threshold a little above what the slot retains now, so the test does
     # not depend on what earlier tests left in the WAL.
     threshold = _retained(settings, connector.slot_name) + WAL_MARGIN
@@ -56,7 +54,7 @@ def watched(settings: Settings, connector: ConnectorDefinition,
 
 
 def test_stopping_connect_fires_the_connector_and_slot_alerts_and_starting_it_resolves_them(
-        settings: Settings, connector: ConnectorDefinition, connect_client,  # noqa: ANN001
+        settings: Settings, connector: ConnectorDefinition, connect_client,
         watched: PrometheusApi) -> None:
     slot_alert = lambda: [a for a in watched.alerts("ReplicationSlotRetainingWal")  # noqa: E731
                           if a["labels"]["slot"] == connector.slot_name]

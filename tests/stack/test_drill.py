@@ -12,7 +12,7 @@ from binance_cdc.stack.apps import stream_app
 pytestmark = [pytest.mark.stack, pytest.mark.e2e, pytest.mark.spark]
 
 
-def test_every_kill_9_recovers_and_nothing_is_lost(settings: Settings, connector) -> None:  # noqa: ANN001
+def test_every_kill_9_recovers_and_nothing_is_lost(settings: Settings, connector) -> None:
     try:
         report = run_drill(settings, rate=200, settle_s=3, timeout_s=600)
     finally:

@@ -17,8 +17,15 @@ import pytest
 
 from binance_cdc.errors import PortTakenError
 from binance_cdc.settings import (
-    CassandraSettings, ConnectSettings, KafkaSettings, MetricsSettings, PostgresSettings,
-    PrometheusSettings, Settings, StackSettings)
+    CassandraSettings,
+    ConnectSettings,
+    KafkaSettings,
+    MetricsSettings,
+    PostgresSettings,
+    PrometheusSettings,
+    Settings,
+    StackSettings,
+)
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.stack import process
 from binance_cdc.stack.launcher import Stack, service_names

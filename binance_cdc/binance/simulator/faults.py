@@ -11,6 +11,7 @@ JSON body like ``{"kind": "429", "path": "/api/v3/trades", "times": 1,
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -47,7 +48,7 @@ class Fault:
         if self.kind == "unknown_symbol" and not self.symbol:
             raise ValueError("an unknown_symbol fault needs a symbol")
 
-    def matches(self, path: str, symbols: list[str]) -> bool:
+    def matches(self, path: str, symbols: Sequence[str]) -> bool:
         """Applies to a request of ``path`` naming ``symbols`` (``symbol`` narrows any kind)."""
         if self.path is not None and self.path != path:
             return False
@@ -80,7 +81,7 @@ class FaultPlan:
         with self._lock:
             return [asdict(f) for f in self._faults]
 
-    def take(self, path: str, symbols: list[str],
+    def take(self, path: str, symbols: Sequence[str],
              kinds: tuple[str, ...] = HTTP_KINDS) -> Fault | None:
         """The first fault of ``kinds`` matching this request, counting one use of it."""
         with self._lock:

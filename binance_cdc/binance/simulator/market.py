@@ -125,11 +125,11 @@ class SymbolMarket:
         self._book_trades = 0
         self._backfill_history(start_ms, history_minutes)
         self.now_ms = float(start_ms)
-        self.next_event_ms = start_ms + self._inter_arrival_ms()
+        self.next_event_ms = start_ms + self.inter_arrival_ms()
         self._rebuild_book()
 
     # -- generation --------------------------------------------------------------------
-    def _inter_arrival_ms(self) -> float:
+    def inter_arrival_ms(self) -> float:
         return self.rng.expovariate(self.rate) * 1000.0 if self.rate > 0 else math.inf
 
     def _lots(self) -> int:
@@ -171,7 +171,7 @@ class SymbolMarket:
         """Generate every trade (and its book changes) up to ``now_ms``."""
         while self.next_event_ms <= now_ms:
             self._trade(int(self.next_event_ms))
-            self.next_event_ms += self._inter_arrival_ms()
+            self.next_event_ms += self.inter_arrival_ms()
         self.now_ms = max(self.now_ms, now_ms)
 
     def _trade(self, t_ms: int) -> None:
@@ -292,4 +292,4 @@ class Market:
             market = self.symbols[symbol]
             market.advance(self.now_ms())
             market.rate = trades_per_s
-            market.next_event_ms = market.now_ms + market._inter_arrival_ms()
+            market.next_event_ms = market.now_ms + market.inter_arrival_ms()

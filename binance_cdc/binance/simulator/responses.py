@@ -7,7 +7,12 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from binance_cdc.binance.simulator.market import (
-    DAY_MS, INTERVAL_MINUTES, MINUTE_MS, Market, SymbolMarket, fmt,
+    DAY_MS,
+    INTERVAL_MINUTES,
+    MINUTE_MS,
+    Market,
+    SymbolMarket,
+    fmt,
 )
 from binance_cdc.binance.weights import WEIGHT_LIMIT_PER_MINUTE
 
@@ -95,7 +100,7 @@ def ticker_24hr(m: SymbolMarket) -> dict[str, Any]:
     prev = _prev_close(m, first_minute)
     open_price, high, low, close, lots, units, count = prev, prev, prev, prev, 0, 0, 0
     first_id = last_id = -1
-    for i, minute in enumerate(range(first_minute, now + 1, MINUTE_MS)):
+    for minute in range(first_minute, now + 1, MINUTE_MS):
         c = m.candles.get(minute)
         if c is None:
             continue

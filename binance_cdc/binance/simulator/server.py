@@ -21,17 +21,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from binance_cdc.binance.simulator import responses
 from binance_cdc.binance.simulator.faults import (
-    Fault, FaultPlan, add_foreign_symbol, corrupt_first_number, negate_first_number,
+    Fault,
+    FaultPlan,
+    add_foreign_symbol,
+    corrupt_first_number,
+    negate_first_number,
 )
 from binance_cdc.binance.simulator.limiter import WeightLimiter
 from binance_cdc.binance.simulator.market import INTERVAL_MINUTES, Market, SymbolMarket
 from binance_cdc.binance.weights import WEIGHT_LIMIT_PER_MINUTE, request_weight
 
 log = logging.getLogger(__name__)
-
-API_PATHS = ("/api/v3/ping", "/api/v3/time", "/api/v3/exchangeInfo", "/api/v3/trades",
-             "/api/v3/historicalTrades", "/api/v3/depth", "/api/v3/klines",
-             "/api/v3/ticker/24hr", "/api/v3/ticker/price")
 
 
 class ApiError(Exception):
@@ -65,7 +65,7 @@ class SimulatorServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._httpd.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> SimulatorServer:
@@ -199,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else None
         self._send(status, {"code": code, "msg": msg}, headers)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         if url.path.startswith("/sim/"):
@@ -258,10 +258,10 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._admin("POST", urlsplit(self.path).path)
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._admin("DELETE", urlsplit(self.path).path)
 
     def _admin(self, method: str, path: str) -> None:

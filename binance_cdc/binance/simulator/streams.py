@@ -95,6 +95,7 @@ class StreamServer:
         self._stopped: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._closing: set[asyncio.Future[None]] = set()  # referenced until done
 
     @property
     def url(self) -> str:
@@ -237,7 +238,7 @@ class StreamServer:
             await asyncio.sleep(TICK_S)
             try:
                 self._tick()
-            except Exception:  # noqa: BLE001 - one bad tick must not end the streams
+            except Exception:  # one bad tick must not end the streams
                 log.exception("stream tick failed")
 
     def _tick(self) -> None:
@@ -254,10 +255,16 @@ class StreamServer:
             frames = [combined if client.combined else raw
                       for stream, combined, raw in events if stream in client.streams]
             if client.queue.qsize() + len(frames) > MAX_QUEUED_FRAMES:
-                asyncio.ensure_future(client.conn.close(1008, "client too slow"))
+                self._close(client, 1008, "client too slow")
                 continue
             for frame in frames:
                 client.queue.put_nowait(frame)
+
+    def _close(self, client: _Client, code: int, reason: str) -> None:
+        """Close ``client``'s connection in the background (referenced until done)."""
+        closing = asyncio.ensure_future(client.conn.close(code, reason))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     def _new_trades(self) -> list[tuple[str, str, str]]:
         """(stream, combined frame, raw frame) of every trade since the last tick, by time."""
@@ -301,8 +308,7 @@ class StreamServer:
                                    if client.combined else event)
                 client.queue.put_nowait(frame)
                 asyncio.get_running_loop().call_later(
-                    max(fault.delay_s, 1.0), lambda c=client: asyncio.ensure_future(
-                        c.conn.close(1001, "server shutdown")))
+                    max(fault.delay_s, 1.0), self._close, client, 1001, "server shutdown")
             elif fault.kind == "ws_malformed":
                 client.queue.put_nowait('{"stream": "btcusdt@trade", "data": {"e": "trade", "s')
             elif fault.kind == "ws_foreign":

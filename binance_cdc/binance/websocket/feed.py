@@ -23,13 +23,12 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from binance_cdc.binance.websocket.messages import (
-    Message, Shutdown, combined_url, subscribe_message,
-)
+from binance_cdc.binance.websocket.messages import Message, Shutdown, combined_url, subscribe_message
 from binance_cdc.binance.websocket.policy import AttemptLimiter, MessagePacer, ReconnectBackoff
 from binance_cdc.errors import ConfigError
 from binance_cdc.settings import LiveTradesSettings
@@ -124,7 +123,7 @@ class StreamFeed:
         s = self.settings
         rotate_in = max(0.0, s.connection_lifetime_s - s.rotate_margin_s)
         assert conn.pump is not None
-        waits: dict[asyncio.Future[object], str] = {
+        waits: dict[asyncio.Future[Any], str] = {
             conn.pump: "lost",
             asyncio.ensure_future(self.stop.wait()): "stop",
             asyncio.ensure_future(conn.shutdown.wait()): "the server announced a shutdown",

@@ -17,9 +17,7 @@ from decimal import Decimal, localcontext
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from binance_cdc.binance.parse import (
-    Where, bool_of, decimal_of, int_of, row, symbol_of, time_of,
-)
+from binance_cdc.binance.parse import Where, bool_of, decimal_of, int_of, row, symbol_of, time_of
 from binance_cdc.datasets import RECENT_TRADES
 from binance_cdc.errors import PayloadError
 

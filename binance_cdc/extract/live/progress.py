@@ -26,7 +26,7 @@ def ensure_table(store: PostgresStore) -> None:
     """Create the table if this database predates it (idempotent)."""
     ddl = DDL_FILE.read_text(encoding="utf-8")
     with store.transaction() as cur:
-        cur.execute(ddl)  # type: ignore[arg-type]  # our own file, no parameters
+        cur.execute(ddl)
 
 
 def load(store: PostgresStore, symbols: list[str]) -> dict[str, tuple[int, list[Gap]]]:

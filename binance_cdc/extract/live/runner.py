@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from binance_cdc.binance.client import BinanceClient
 from binance_cdc.binance.websocket.feed import StreamFeed
 from binance_cdc.binance.websocket.messages import (
-    Message, Reply, Shutdown, Skip, Trade, decode, split_streams, trade_stream,
+    Message,
+    Reply,
+    Shutdown,
+    Skip,
+    Trade,
+    decode,
+    split_streams,
+    trade_stream,
 )
 from binance_cdc.binance.websocket.policy import AttemptLimiter, ReconnectBackoff
 from binance_cdc.datasets import RECENT_TRADES
@@ -30,8 +37,8 @@ from binance_cdc.extract.live.repair import Repair, repair
 from binance_cdc.extract.live.sink import TradeSink
 from binance_cdc.extract.live.tracker import Tracker
 from binance_cdc.extract.runner import StopRequested, stop_on_signals
-from binance_cdc.extract.trades import format_ranges
 from binance_cdc.extract.symbols import SymbolRegistry
+from binance_cdc.extract.trades import format_ranges
 from binance_cdc.postgres.store import PostgresStore
 from binance_cdc.settings import Settings
 
@@ -229,7 +236,7 @@ class LiveWriter:
             except StoreError as exc:
                 self.sink.restore(batch)
                 failures += 1
-                if self._draining and failures >= 3:
+                if not exc.retryable or (self._draining and failures >= 3):
                     raise
                 log.warning("could not commit %d trades (%s); retrying in 1s", len(batch.rows),
                             exc)

@@ -30,9 +30,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from binance_cdc.errors import ConfigError
 from binance_cdc.observe.metrics.server import serve, stop_serving
-from binance_cdc.observe.metrics.sources import (
-    ProgressReader, Slot, SlotReader, StreamLag, StreamLagReader,
-)
+from binance_cdc.observe.metrics.sources import ProgressReader, Slot, SlotReader, StreamLag, StreamLagReader
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)

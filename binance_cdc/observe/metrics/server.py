@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_servers: dict[tuple[str, int], object] = {}
+_servers: dict[tuple[str, int], WSGIServer] = {}
 
 
 def serve(port: int, host: str = "127.0.0.1", registry: CollectorRegistry = REGISTRY,
@@ -43,5 +44,5 @@ def stop_serving(port: int, host: str = "127.0.0.1") -> None:
     with _lock:
         server = _servers.pop((host, port), None)
     if server is not None:
-        server.shutdown()  # type: ignore[attr-defined]
-        server.server_close()  # type: ignore[attr-defined]
+        server.shutdown()
+        server.server_close()

@@ -16,6 +16,7 @@ from typing import Any
 from binance_cdc.errors import BrokerError, SinkError, StoreError
 from binance_cdc.kafka.client import reader, topic_partitions, watermarks
 from binance_cdc.observe.checkpoint import processed_offsets_of_queries, records_behind
+from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class SlotReader:
 
         try:
             if self._conn is None or self._conn.closed:
-                self._conn = psycopg.connect(self.pg.dsn(), autocommit=True)
+                self._conn = connect(self.pg)
             rows = self._conn.execute(SLOTS_SQL).fetchall()
         except psycopg.Error as exc:
             self.close()
@@ -115,7 +116,8 @@ class StreamLagReader:
 
         consumer = self._consumer
         consumer.assign([TopicPartition(t, p, o) for (t, p), o in positions.items()])
-        wanted, oldest = set(positions), {}
+        wanted = set(positions)
+        oldest: dict[str, float] = {}
         deadline = time.monotonic() + PENDING_TIMEOUT_S
         try:
             while wanted and time.monotonic() < deadline:

@@ -113,7 +113,7 @@ class Service(abc.ABC):
     def env(self) -> dict[str, str]:
         return dict(os.environ)
 
-    def after_ready(self) -> None:
+    def after_ready(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Work that needs the running service (roles, schemas)."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from binance_cdc.errors import ServiceStartError
 from binance_cdc.settings import PROJECT_ROOT
 from binance_cdc.stack.services.base import Port, Service, kafka_family_argv
@@ -17,7 +19,7 @@ class ConnectService(Service):
     jar_modules = ("connect", "debezium", "jmx")
 
     @property
-    def properties_file(self):  # noqa: ANN201
+    def properties_file(self) -> Path:
         return self.conf_dir / "connect-distributed.properties"
 
     def ports(self) -> list[Port]:

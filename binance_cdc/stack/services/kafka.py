@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import uuid
+from pathlib import Path
 
 from binance_cdc.errors import ServiceStartError
 from binance_cdc.settings import PROJECT_ROOT
@@ -25,7 +26,7 @@ class KafkaService(Service):
     jar_modules = ("kafka", "jmx")
 
     @property
-    def properties_file(self):  # noqa: ANN201
+    def properties_file(self) -> Path:
         return self.conf_dir / "server.properties"
 
     def ports(self) -> list[Port]:

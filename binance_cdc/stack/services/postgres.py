@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 from binance_cdc.errors import ServiceStartError, StackError
-from binance_cdc.settings import PROJECT_ROOT
+from binance_cdc.postgres.connection import connect
+from binance_cdc.settings import PROJECT_ROOT, PostgresSettings
 from binance_cdc.stack.services.base import Port, Service
 
 CONF_FILE = PROJECT_ROOT / "sql" / "postgresql.conf"
@@ -23,7 +24,7 @@ class PostgresService(Service):
     settings_section = "postgres"
 
     @property
-    def pg(self):  # noqa: ANN201 - the PostgresSettings section
+    def pg(self) -> PostgresSettings:
         return self.settings.postgres
 
     @property
@@ -88,11 +89,9 @@ class PostgresService(Service):
                 "-c", f"listen_addresses={self.pg.host}", "-c", "unix_socket_directories="]
 
     def probe(self) -> str:
-        import psycopg
-
-        with psycopg.connect(self.pg.dsn(admin=True, database="postgres")) as conn:
-            version, wal_level = conn.execute(
-                "SELECT current_setting('server_version'), current_setting('wal_level')").fetchone()
+        with connect(self.pg, admin=True, database="postgres", autocommit=False) as conn:
+            [(version, wal_level)] = conn.execute(
+                "SELECT current_setting('server_version'), current_setting('wal_level')").fetchall()
         if wal_level != "logical":
             raise ServiceStartError("postgres", f"wal_level is {wal_level}, expected logical",
                                     str(self.log_file))

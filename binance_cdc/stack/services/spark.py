@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from binance_cdc.errors import ServiceStartError
-from binance_cdc.settings import env_var_for
+from binance_cdc.settings import Settings, env_var_for
 from binance_cdc.stack.services.base import Port, Service
 
 
@@ -92,7 +92,7 @@ class SparkMasterService(_SparkDaemon):
 class SparkWorkerService(_SparkDaemon):
     main_class = "org.apache.spark.deploy.worker.Worker"
 
-    def __init__(self, settings, number: int) -> None:  # noqa: ANN001 - Settings
+    def __init__(self, settings: Settings, number: int) -> None:
         super().__init__(settings)
         self.number = number
         self.name = f"spark-worker-{number}"

@@ -11,7 +11,11 @@ from binance_cdc.binance.client import BinanceClient
 from binance_cdc.binance.policy import RetryPolicy, WeightBudget
 from binance_cdc.binance.simulator.faults import Fault
 from binance_cdc.errors import (
-    BinanceServerError, IpBannedError, PayloadError, RateLimitedError, UnknownSymbolError,
+    BinanceServerError,
+    IpBannedError,
+    PayloadError,
+    RateLimitedError,
+    UnknownSymbolError,
 )
 from binance_cdc.settings import BinanceSettings
 

@@ -10,7 +10,13 @@ import pytest
 from binance_cdc.binance import parse
 from binance_cdc.binance.client import decode_json
 from binance_cdc.datasets import (
-    DAILY_TICKER, DATASETS, KLINES, LATEST_PRICES, ORDER_BOOK, RECENT_TRADES, Column,
+    DAILY_TICKER,
+    DATASETS,
+    KLINES,
+    LATEST_PRICES,
+    ORDER_BOOK,
+    RECENT_TRADES,
+    Column,
 )
 from binance_cdc.errors import PayloadError, RejectedValueError
 

@@ -7,8 +7,15 @@ import pytest
 from binance_cdc.binance.policy import Deadline, RetryPolicy, WeightBudget
 from binance_cdc.binance.weights import request_weight
 from binance_cdc.errors import (
-    BinanceApiError, BinanceServerError, IpBannedError, PayloadError, RateLimitedError,
-    RejectedValueError, RequestDeadlineError, ResponseTooLargeError, UnknownSymbolError,
+    BinanceApiError,
+    BinanceServerError,
+    IpBannedError,
+    PayloadError,
+    RateLimitedError,
+    RejectedValueError,
+    RequestDeadlineError,
+    ResponseTooLargeError,
+    UnknownSymbolError,
 )
 
 POLICY = RetryPolicy(max_retries=3, backoff_base_s=0.5, backoff_max_s=1.5, max_retry_after_s=60)
@@ -19,6 +26,8 @@ POLICY = RetryPolicy(max_retries=3, backoff_base_s=0.5, backoff_max_s=1.5, max_r
     pytest.param(BinanceServerError("conn"), 1, 1.0, id="connection-doubles"),
     pytest.param(BinanceServerError("502", status=502), 2, 1.5, id="capped"),
     pytest.param(BinanceServerError("503", status=503), 3, None, id="out-of-retries"),
+    pytest.param(BinanceServerError("501", status=501, retryable=False), 0, None,
+                 id="5xx-not-worth-retrying"),
     pytest.param(RateLimitedError("429", retry_after=7), 0, 7, id="429-waits-retry-after"),
     pytest.param(RateLimitedError("429", retry_after=7), 2, 7, id="429-no-backoff-growth"),
     pytest.param(RateLimitedError("429", retry_after=600), 0, None, id="429-too-long"),

@@ -10,7 +10,14 @@ import pytest
 
 from binance_cdc.binance.parse import trade_rows
 from binance_cdc.binance.websocket.messages import (
-    Reply, Shutdown, Skip, Trade, combined_url, decode, split_streams, trade_stream,
+    Reply,
+    Shutdown,
+    Skip,
+    Trade,
+    combined_url,
+    decode,
+    split_streams,
+    trade_stream,
 )
 
 SUBSCRIBED = {"btcusdt@trade": "BTCUSDT", "币安人生usdt@trade": "币安人生USDT"}
@@ -116,4 +123,4 @@ def test_split_streams(count, per_connection, url_chars, plan):
     streams = [f"s{i:03d}usdt@trade" for i in range(count)]  # 15 with the separator
     got = split_streams(streams, per_connection, url_chars)
     assert [(len(url), [len(b) for b in batches]) for url, batches in got] == plan
-    assert [s for url, batches in got for s in url + sum(batches, [])] == streams
+    assert [s for url, batches in got for s in url + [x for b in batches for x in b]] == streams

@@ -16,7 +16,7 @@ ENVELOPE = {"before": None, "after": {"symbol": "BTCUSDT", "price": "1.5"}, "op"
                        "snapshot": "false", "connector": "postgresql"}}
 
 
-def record(value: object, key: object = {"symbol": "BTCUSDT"}) -> bytes | None:  # noqa: B006
+def record(value: object, key: object = {"symbol": "BTCUSDT"}) -> bytes | None:
     return None if value is None else json.dumps(value).encode()
 
 

@@ -81,6 +81,6 @@ def test_the_queries_of_each_table_merge_into_one_view(tmp_path: Path) -> None:
     ({0: (8, 10)}, {0: 5}, 2),                      # retention deleted past the checkpoint
     ({0: (0, 10)}, {0: 12}, 0),                     # never negative
 ], ids=["never-read", "retention-start", "per-partition", "new-partition", "deleted", "ahead"])
-def test_records_behind(marks, done, behind) -> None:  # noqa: ANN001
+def test_records_behind(marks, done, behind) -> None:
     assert records_behind(marks, done) == behind
 

@@ -8,13 +8,16 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from binance_cdc.errors import SinkError
 from binance_cdc.observe.metrics.exporter import (
-    PipelineCollector, lag_families, progress_family, slot_families,
+    PipelineCollector,
+    lag_families,
+    progress_family,
+    slot_families,
 )
 from binance_cdc.observe.metrics.sources import Slot, StreamLag
 from binance_cdc.settings import Settings
 
 
-def samples(families) -> dict[tuple, float]:  # noqa: ANN001
+def samples(families) -> dict[tuple, float]:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in families for s in family.samples}
 

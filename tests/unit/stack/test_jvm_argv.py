@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from binance_cdc.settings import (
-    CassandraSettings, ConnectSettings, KafkaSettings, Settings, StackSettings,
-)
+from binance_cdc.settings import CassandraSettings, ConnectSettings, KafkaSettings, Settings, StackSettings
 from binance_cdc.stack.launcher import build_services
 from binance_cdc.stack.services.base import JMX_RULES
 

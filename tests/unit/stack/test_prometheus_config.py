@@ -14,11 +14,20 @@ import pytest
 import yaml
 
 from binance_cdc.settings import (
-    CassandraSettings, ConnectSettings, KafkaSettings, MetricsSettings, PrometheusSettings,
-    Settings, StackSettings,
+    CassandraSettings,
+    ConnectSettings,
+    KafkaSettings,
+    MetricsSettings,
+    PrometheusSettings,
+    Settings,
+    StackSettings,
 )
 from binance_cdc.stack.services.prometheus import (
-    CONF, job_targets, render_config, render_thresholds, threshold_values,
+    CONF,
+    job_targets,
+    render_config,
+    render_thresholds,
+    threshold_values,
 )
 
 JMX_SERVICES = ("kafka", "connect", "cassandra")
