@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 META = tuple(c.name for c in REPLICA_META_COLUMNS)
 CONCURRENCY = 32
 ATTEMPTS = 5
+DELETES_PER_BATCH = 50
+"""Deletes of one partition sent as one UNLOGGED batch (one round trip, one mutation)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class CassandraWriter:
         self._session: Any = None
         self._upserts: dict[str, Any] = {}
         self._deletes: dict[str, Any] = {}
+        self._partition_keys: dict[str, tuple[str, ...]] = {}
+        self._level: Any = None
         self._dead_letter: Any = None
         self._progress: Any = None
 
@@ -100,12 +104,15 @@ class CassandraWriter:
             raise SinkError(f"cannot connect to Cassandra keyspace {self.cass.keyspace} at "
                             f"{self.cass.host}:{self.cass.port}: {exc}", retryable=True) from exc
         level = ConsistencyLevel.name_to_value[self.cass.write_consistency]
+        self._level = level
         ks = self.cass.keyspace
+        tables = self._cluster.metadata.keyspaces[ks].tables
         for table, (columns, key) in table_layouts().items():
             names = (*columns, *META)
             self._upserts[table] = self._prepare(
                 f"INSERT INTO {ks}.{table} ({', '.join(names)}) "
                 f"VALUES ({', '.join('?' * len(names))}) USING TIMESTAMP ?", level)
+            self._partition_keys[table] = tuple(c.name for c in tables[table].partition_key)
             self._deletes[table] = self._prepare(
                 f"DELETE FROM {ks}.{table} USING TIMESTAMP ? WHERE "
                 + " AND ".join(f"{k} = ?" for k in key), level)
@@ -138,9 +145,23 @@ class CassandraWriter:
         return True
 
     def delete(self, deletes: Sequence[Delete]) -> None:
+        """Each row deleted with its change's LSN as timestamp; a partition's deletes batched."""
+        from cassandra.query import BatchStatement, BatchType
+
         layouts = table_layouts()
-        self._execute([(self._deletes[d.table], (d.timestamp, *(d.key[k] for k in layouts[d.table][1])))
-                       for d in deletes])
+        by_partition: dict[tuple, list[Delete]] = {}
+        for d in deletes:
+            partition = tuple(d.key[k] for k in self._partition_keys[d.table])
+            by_partition.setdefault((d.table, *partition), []).append(d)
+        statements: list[tuple[Any, Any]] = []
+        for group in by_partition.values():
+            for start in range(0, len(group), DELETES_PER_BATCH):
+                batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self._level)
+                for d in group[start:start + DELETES_PER_BATCH]:
+                    batch.add(self._deletes[d.table],
+                              (d.timestamp, *(d.key[k] for k in layouts[d.table][1])))
+                statements.append((batch, None))
+        self._execute(statements)
 
     def upsert_one(self, upsert: Upsert, written_at: dt.datetime) -> None:
         """One row, alone; raises the driver's error if Cassandra rejects it."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,9 +99,6 @@ class BatchApplier:
         report = BatchReport(self.dataset.name, batch_id)
         self._generation = self.sessions.generation
         self._session_options = self.sessions.options()
-        # Not cached: caching takes Spark's session-wide cache lock, which the five
-        # queries' batches contend for. Each job decodes its slice once instead (see
-        # _observed: no filter is pushed below the checks).
         decoded = d.decode(batch, self.dataset, lsn_ceiling=d.rounded_ceiling(self.lsn_ceiling()),
                            max_text_bytes=self.settings.spark.dead_letter_max_bytes)
         self._apply(decoded, report)
@@ -113,13 +109,18 @@ class BatchApplier:
         from py4j.protocol import Py4JError
 
         batch_id = report.batch_id
+        materialized = None
         try:
             started = time.monotonic()
-            self._write_upserts(decoded, report)
+            materialized = self._materialize(decoded, report)
+            report.phases_ms["decode"] = int((time.monotonic() - started) * 1000)
+            started = time.monotonic()
+            if report.counts["upsert"]:
+                self._write_upserts(materialized, report)
             report.phases_ms["upserts"] = int((time.monotonic() - started) * 1000)
             if report.counts["delete"] + report.counts["dead"] + report.counts["moved"]:
                 started = time.monotonic()
-                self._apply_on_driver(decoded, report)
+                self._apply_on_driver(materialized, report)
                 report.phases_ms["driver"] = int((time.monotonic() - started) * 1000)
         except (Py4JError, SinkError) as exc:
             if any(marker in str(exc) for marker in OUTAGE_MARKERS) or not self.writer.reachable():
@@ -134,25 +135,35 @@ class BatchApplier:
             report.written.clear()
             report.row_by_row = True
             self._apply_row_by_row(decoded, report)
+        finally:
+            if materialized is not None:
+                _release(materialized)
 
     # -- the connector's path ------------------------------------------------
-    def _write_upserts(self, decoded: DataFrame, report: BatchReport) -> None:
-        from pyspark.sql import Observation
+    def _materialize(self, decoded: DataFrame, report: BatchReport) -> DataFrame:
+        """Decode the batch once, into executor memory, and count its actions.
 
-        observation = Observation(f"{self.dataset.name}-{report.batch_id}-{uuid.uuid4().hex[:8]}")
-        jobs = [(self.dataset.name,
-                 self._with_meta(decoded.observe(observation, *self._metrics())
-                                 .filter(self._is("upsert")), self.dataset.column_names))]
+        Every later job (the replica and each query table, the driver path) reads
+        these blocks instead of parsing and checking the records again. A local
+        checkpoint is kept by the block manager, outside Spark's session-wide cache
+        (whose lock the five queries' batches would contend for); :func:`_release`
+        drops it when the batch is done.
+        """
+        materialized = decoded.localCheckpoint(eager=True)
+        observed = materialized.agg(*self._metrics()).collect()[0].asDict()
+        report.counts.update({k: int(v or 0) for k, v in observed.items() if k != "max_ts_ms"})
+        report.max_source_ts_ms = int(observed.get("max_ts_ms") or 0)
+        return materialized
+
+    def _write_upserts(self, decoded: DataFrame, report: BatchReport) -> None:
+        upserts = decoded.filter(self._is("upsert"))
+        jobs = [(self.dataset.name, self._with_meta(upserts, self.dataset.column_names))]
         for query in self.queries:
             columns = [self._expr(query.spark_expression(c, lambda name: name)).alias(c)
                        for c in query.columns]
-            upserts = _observed(decoded, f"{query.name}-{report.batch_id}").filter(self._is("upsert"))
             jobs.append((query.name, self._with_meta(upserts, columns)))
         _run_parallel([lambda table=table, frame=frame: self._save(frame, table)
                        for table, frame in jobs])
-        observed = observation.get
-        report.counts.update({k: int(v or 0) for k, v in observed.items() if k != "max_ts_ms"})
-        report.max_source_ts_ms = int(observed.get("max_ts_ms") or 0)
         for table, _ in jobs:
             report.written[f"{table}.upsert"] += report.counts["upsert"]
 
@@ -192,17 +203,23 @@ class BatchApplier:
          .save())
 
     # -- the driver's path -------------------------------------------------
-    def _driver_columns(self, decoded: DataFrame) -> list[Column]:
-        """Columns the driver needs, timestamps as epoch ms (no time zone can creep in)."""
+    def _driver_columns(self, *, record: bool = True) -> list[Column]:
+        """Columns the driver needs, timestamps as epoch ms (no time zone can creep in).
+
+        Without ``record``, only what deletes and moves need: not the record's text,
+        which is most of a row's bytes.
+        """
         from pyspark.sql import functions as F
 
         def plain(name: str, kind: str) -> Column:
             col = F.col(name)
             return (F.expr(f"unix_millis(`{name}`)") if kind == "timestamp" else col).alias(name)
 
-        columns = [F.col(c) for c in (d.ACTION, d.ERROR, d.LSN, d.TS_MS, "topic", "partition",
-                                      "offset", d.KEY_TEXT, d.VALUE_TEXT, d.VALUE_BYTES)]
-        columns.append(F.expr("unix_millis(timestamp)").alias("record_ms"))
+        columns = [F.col(c) for c in (d.ACTION, d.LSN, d.TS_MS)]
+        if record:
+            columns += [F.col(c) for c in (d.ERROR, "topic", "partition", "offset", d.KEY_TEXT,
+                                           d.VALUE_TEXT, d.VALUE_BYTES)]
+            columns.append(F.expr("unix_millis(timestamp)").alias("record_ms"))
         for c in self.dataset.columns:
             columns.append(plain(c.name, c.kind))
             if self.queries:  # the before-image is decoded only to derive old query rows
@@ -210,25 +227,27 @@ class BatchApplier:
         columns += [F.col(d.moved_column(q)) for q in self.queries]
         return columns
 
-    def _collect(self, frame: DataFrame) -> list[dict[str, Any]]:
-        return [row.asDict() for row in frame.select(*self._driver_columns(frame)).collect()]
+    def _collect(self, frame: DataFrame, *, record: bool = True) -> list[dict[str, Any]]:
+        return [row.asDict() for row in frame.select(*self._driver_columns(record=record)).collect()]
 
     def _apply_on_driver(self, decoded: DataFrame, report: BatchReport) -> None:
         from pyspark.sql import functions as F
 
-        needed = self._is("delete") | self._is("dead")
-        for query in self.queries:
-            needed = needed | F.col(d.moved_column(query))
-        rows = self._collect(_observed(decoded, f"driver-{report.batch_id}").filter(needed))
-        deletes = [delete for row in rows for delete in deletes_of(self.dataset, row)]
-        letters = [dead_letter(row) for row in rows if row[d.ACTION] == "dead"]
-        self.writer.delete(deletes)
-        self.writer.dead_letters(letters)
-        report.written.update(f"{x.table}.delete" for x in deletes)
-        report.written["dead_letters"] += len(letters)
-        for letter in letters:
-            log.warning("dead letter %s[%d]@%d: %s", letter.topic, letter.partition,
-                        letter.offset, letter.error)
+        if report.counts["delete"] + report.counts["moved"]:
+            needed = self._is("delete")
+            for query in self.queries:
+                needed = needed | F.col(d.moved_column(query))
+            rows = self._collect(decoded.filter(needed), record=False)
+            deletes = [delete for row in rows for delete in deletes_of(self.dataset, row)]
+            self.writer.delete(deletes)
+            report.written.update(f"{x.table}.delete" for x in deletes)
+        if report.counts["dead"]:
+            letters = [dead_letter(row) for row in self._collect(decoded.filter(self._is("dead")))]
+            self.writer.dead_letters(letters)
+            report.written["dead_letters"] += len(letters)
+            for letter in letters:
+                log.warning("dead letter %s[%d]@%d: %s", letter.topic, letter.partition,
+                            letter.offset, letter.error)
 
     def _apply_row_by_row(self, decoded: DataFrame, report: BatchReport) -> None:
         import datetime as dt
@@ -294,14 +313,9 @@ class BatchApplier:
         return F.expr(sql)
 
 
-def _observed(decoded: DataFrame, name: str) -> DataFrame:
-    """``decoded`` under an observation: Spark pushes no filter below one, so a filter on
-    ``_action`` reads the decoded column instead of re-evaluating every check inside
-    the filter and again above it."""
-    from pyspark.sql import functions as F
-
-    # A named observation registers no listener; nobody reads it.
-    return decoded.observe(f"guard_{name.replace('-', '_')}", F.count(F.lit(1)).alias("records"))
+def _release(materialized: DataFrame) -> None:
+    """Drop the blocks of a local checkpoint now rather than at the next JVM GC."""
+    materialized._jdf.queryExecution().analyzed().rdd().unpersist(False)  # noqa: SLF001 - py4j only
 
 
 def _run_parallel(tasks: list[Callable[[], None]]) -> None:

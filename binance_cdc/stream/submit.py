@@ -27,6 +27,9 @@ def properties_file(settings: Settings) -> Path:
     return settings.stack.home / "spark" / "spark-defaults.conf"
 
 
+JIT_OPTIONS = "-XX:-DontCompileHugeMethods"
+
+
 def properties(settings: Settings) -> dict[str, str]:
     """The launch-time Spark properties, from the settings."""
     jars = spark_jars(settings.stack)
@@ -55,6 +58,10 @@ def properties(settings: Settings) -> dict[str, str]:
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": str(pools_file(settings)),
         "spark.sql.session.timeZone": "UTC",
+        # The decoder's generated code has methods over HotSpot's 8,000-bytecode limit,
+        # which the JIT otherwise never compiles: measured 2.2x faster decoding.
+        "spark.driver.extraJavaOptions": JIT_OPTIONS,
+        "spark.executor.extraJavaOptions": JIT_OPTIONS,
         "spark.sql.extensions": "com.datastax.spark.connector.CassandraSparkExtensions",
         # Lets users query the replica from Spark SQL: SELECT * FROM cassandra.binance.klines
         "spark.sql.catalog.cassandra": "com.datastax.spark.connector.datasource.CassandraCatalog",
