@@ -27,7 +27,8 @@ connector turns a string into an exact ``BigDecimal``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from binance_cdc.datasets import Dataset, Kind
 from binance_cdc.sink.query_tables import QueryTable, query_tables_for
@@ -106,6 +107,23 @@ def decode(records: DataFrame, dataset: Dataset, *, lsn_ceiling: int,
            max_text_bytes: int) -> DataFrame:
     """Kafka records (key, value, topic, partition, offset, timestamp) of ``dataset``'s
     topic -> one decoded row each; see the module docstring for the columns."""
+    from pyspark import SparkContext
+
+    # Building the expressions costs hundreds of py4j calls (half a second a batch);
+    # they are unresolved, so one set serves every batch of the same ceiling.
+    stages = _stages(id(SparkContext._active_spark_context), dataset,  # noqa: SLF001
+                     lsn_ceiling, max_text_bytes)
+    frame = records
+    for columns in stages:
+        frame = frame.select(*columns)
+    return frame
+
+
+@functools.lru_cache(maxsize=32)
+def _stages(context: int, dataset: Dataset, lsn_ceiling: int,
+            max_text_bytes: int) -> tuple[list[Any], ...]:
+    """The projections :func:`decode` applies, in order (``context``: the SparkContext
+    they were built in; a new one needs new expressions)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -115,19 +133,20 @@ def decode(records: DataFrame, dataset: Dataset, *, lsn_ceiling: int,
     parsed = F.from_json(value, envelope_schema(),
                          {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"})
     key_map = F.from_json(key, image_type)
-    frame = records.select(
+    stages: list[list[Any]] = []
+    stages.append([
         "topic", "partition", "offset", "timestamp", value.alias("_value"),
         parsed.alias("_raw"), key.alias("_key"),
         # A key with the schema wrapper holds its fields under "payload".
-        F.coalesce(F.from_json(key_map["payload"], image_type), key_map).alias("_key_map"))
+        F.coalesce(F.from_json(key_map["payload"], image_type), key_map).alias("_key_map")])
     raw = F.col("_raw")
 
     def env(name: str) -> Column:
         return F.when(raw["payload"].isNotNull(), raw["payload"][name]).otherwise(raw[name])
 
-    frame = frame.select("*", env("op").alias(OP), env("ts_ms").alias("_env_ts_ms"),
-                         env("source").alias("_source"), env("before").alias("_before"),
-                         env("after").alias("_after"))
+    stages.append(["*", env("op").alias(OP), env("ts_ms").alias("_env_ts_ms"),
+                   env("source").alias("_source"), env("before").alias("_before"),
+                   env("after").alias("_after")])
 
     op, source = F.col(OP), F.col("_source")
     lsn = F.when(source["lsn"].isNull() & (op == "r") & (source["snapshot"] == "incremental"),
@@ -176,11 +195,11 @@ def decode(records: DataFrame, dataset: Dataset, *, lsn_ceiling: int,
                       | (op == MESSAGE_OP), F.lit(False))
     # The error first, in a projection of its own: the action and the output both
     # read it, so Spark keeps it as one column instead of inlining it twice.
-    frame = frame.select("*", F.when(~skip, error).alias(ERROR), skip.alias("_skip"),
-                         lsn.alias(LSN), ts_ms.alias(TS_MS))
+    stages.append(["*", F.when(~skip, error).alias(ERROR), skip.alias("_skip"),
+                   lsn.alias(LSN), ts_ms.alias(TS_MS)])
     action = (F.when(F.col("_skip"), "skip").when(F.col(ERROR).isNotNull(), "dead")
               .when(op == DELETE_OP, "delete").otherwise("upsert"))
-    frame = frame.select("*", action.alias(ACTION))
+    stages.append(["*", action.alias(ACTION)])
 
     # Typed values only where every check passed: a dead row's raw text stays raw.
     is_delete, is_upsert = F.col(ACTION) == "delete", F.col(ACTION) == "upsert"
@@ -196,17 +215,17 @@ def decode(records: DataFrame, dataset: Dataset, *, lsn_ceiling: int,
     queries = query_tables_for(dataset.name)
     before_typed = [F.when(applied & before_full, _typed(c.kind, before[c.name]))
                     .alias(before_column(c.name)) for c in dataset.columns] if queries else []
-    frame = frame.select(
+    stages.append([
         "topic", "partition", "offset", "timestamp", ACTION, ERROR, OP, LSN, TS_MS, *typed,
         before_full.alias(BEFORE_FULL), *before_typed,
         F.coalesce(F.size(F.array_except(F.map_keys(after), declared)) > 0,
                    F.lit(False)).alias(UNKNOWN_COLUMNS),
         _truncated(F.col("_key"), max_text_bytes).alias(KEY_TEXT),
         _truncated(F.col("_value"), max_text_bytes).alias(VALUE_TEXT),
-        F.coalesce(F.octet_length(F.col("_value")), F.lit(0)).alias(VALUE_BYTES))
-    for query in queries:
-        frame = frame.withColumn(moved_column(query), _moved(query))
-    return frame
+        F.coalesce(F.octet_length(F.col("_value")), F.lit(0)).alias(VALUE_BYTES)])
+    if queries:
+        stages.append(["*", *(_moved(query).alias(moved_column(query)) for query in queries)])
+    return tuple(stages)
 
 
 def _moved(query: QueryTable) -> Column:
