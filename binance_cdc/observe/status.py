@@ -185,7 +185,12 @@ def extraction_section(settings: Settings) -> ExtractionSection:
 
     pg = settings.postgres
     try:
-        with connect(pg) as conn:
+        connection = connect(pg)
+    except StoreError as exc:
+        raise StoreError(f"cannot read {pg.schema_name}.extraction_runs: {exc}",
+                         retryable=exc.retryable) from exc
+    try:
+        with connection as conn:
             rows = conn.execute(
                 "SELECT DISTINCT ON (dataset) dataset, started_at, finished_at, status, "
                 "rows_inserted, rows_updated, rows_deleted, requests, weight_used, error "

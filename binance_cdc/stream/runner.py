@@ -25,6 +25,7 @@ from binance_cdc.settings import Settings
 from binance_cdc.sink.schema import apply_schema
 from binance_cdc.sink.writer import CassandraWriter
 from binance_cdc.stream.batch import BatchApplier, BatchReport
+from binance_cdc.stream.checkpoint_lock import exclusive_checkpoints
 from binance_cdc.stream.errors_text import summary
 from binance_cdc.stream.job import (
     active_session,
@@ -60,6 +61,12 @@ def run_stream(settings: Settings, *, submit_command: str, stop: threading.Event
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     require_jars(None, submit_command)
+    with exclusive_checkpoints(settings.spark.checkpoint_dir):
+        return _run(settings, submit_command, stop, on_report)
+
+
+def _run(settings: Settings, submit_command: str, stop: threading.Event,
+         on_report: Callable[[BatchReport], None] | None) -> int:
     session = active_session()
     try:
         require_jars(session, submit_command)

@@ -125,7 +125,7 @@ def write_fence(settings: Settings, symbol: str) -> None:
                      (symbol,))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stream_job(settings: Settings, connector, tmp_path_factory) -> Iterator[StreamJob]:
     from binance_cdc.sink.schema import apply_schema
 
