@@ -16,8 +16,12 @@ TEMPLATE = PROJECT_ROOT / "kafka" / "server.properties"
 
 
 def new_cluster_id() -> str:
-    # What `kafka-storage random-uuid` prints: 16 random bytes, URL-safe base64.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # What `kafka-storage random-uuid` prints: 16 random bytes, URL-safe base64, never
+    # starting with "-" (Kafka draws again too: `-t -x…` reads as a missing argument).
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaService(Service):
