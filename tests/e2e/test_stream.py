@@ -15,6 +15,7 @@ from confluent_kafka import Producer
 from binance_cdc.datasets import DATASETS, Dataset
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
+from binance_cdc.sink.query_tables import QUERY_TABLES
 from binance_cdc.verify.run import verify_until
 from tests.e2e.conftest import StreamJob, wait_dead_letter, write_fence
 from tests.helpers.cassandra import delete_replica
@@ -26,6 +27,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka, pytest.m
 
 
 def _matches(settings: Settings, symbol: str, tables=None, wait_s: float = 90) -> None:
+    if tables is not None:
+        # Query tables are written by jobs of their own in the same micro-batch, which
+        # may finish after the replica's: wait for them too.
+        tables = [*tables, *(q.name for q in QUERY_TABLES if q.source in tables)]
     result = verify_until(settings, tables, symbols=[symbol], wait_s=wait_s)
     assert result.matches, result.to_dict() if hasattr(result, "to_dict") else result
 
