@@ -31,8 +31,6 @@ from binance_cdc.stream.decode import (
     moved_column,
 )
 
-TIMESTAMP_KINDS: tuple[Kind, ...] = ("timestamp",)
-
 
 def python_value(kind: Kind, value: Any) -> Any:
     """A collected value (decimal text, epoch ms) -> what the Cassandra driver binds."""
