@@ -233,6 +233,10 @@ class SparkSettings(BaseSettings):
     """Log level of Spark's JVM side."""
     dead_letter_max_bytes: int = Field(65536, ge=256)
     """A dead letter keeps at most this many characters of the record (and its original size)."""
+    trade_metrics: bool = True
+    """Compute per-minute trade metrics (OHLC, volumes, VWAP) into Cassandra's trade_metrics_1m."""
+    trade_metrics_watermark_s: float = Field(120.0, gt=0)
+    """How late (in trade time) a trade may reach the stream and still update its minute."""
     cluster_host: str = "127.0.0.1"
     """Address the local standalone cluster (`stack up spark`) binds."""
     cluster_master_port: int = 7077

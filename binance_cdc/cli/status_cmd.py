@@ -113,10 +113,15 @@ def _stream(report: StatusReport) -> list[str]:
         return _down(section.error)
     if not section.batches:
         return ["  no micro-batch recorded yet"]
-    return [f"  {b.query_name} batch {b.batch_id}: {b.records} records, {b.rows_written} written, "
-            f"{b.rows_deleted} deleted, {b.dead_letters} dead letters, {b.duration_ms} ms; "
-            f"finished {_ago(b.finished_at, report.collected_at)}; newest change "
-            f"{_ago(b.max_source_ts, report.collected_at)}" for b in section.batches]
+    lines = [f"  {b.query_name} batch {b.batch_id}: {b.records} records, {b.rows_written} "
+             f"written, {b.rows_deleted} deleted, {b.dead_letters} dead letters, "
+             f"{b.duration_ms} ms; finished {_ago(b.finished_at, report.collected_at)}; newest "
+             f"change {_ago(b.max_source_ts, report.collected_at)}" for b in section.batches]
+    for name, mark in section.watermarks.items():
+        closed = mark.replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+        lines.append(f"  {name}: watermark {mark:%Y-%m-%d %H:%M:%S} UTC, last closed minute "
+                     f"{closed:%H:%M} (later trades of it are no longer counted)")
+    return lines
 
 
 def _cassandra(report: StatusReport) -> list[str]:

@@ -1,5 +1,8 @@
 """`binance-cdc verify [TABLE...] [--until-equal] [--timeout S] [--symbol S] [--json]`.
 
+`binance-cdc verify metrics [--minutes N]` compares trade_metrics_1m with Postgres
+and with the exchange's 1m klines instead (binance_cdc/verify/trade_metrics.py).
+
 Exit status: 0 every table matches, 1 some differ, 2 could not verify (a
 service down, a missing table, bad arguments).
 """
@@ -16,10 +19,12 @@ from binance_cdc.settings import Settings
 from binance_cdc.verify import RowDifference, TableDiff, VerifyResult, verify_until
 from binance_cdc.verify.progress import Progress
 from binance_cdc.verify.run import ALL_TABLES
+from binance_cdc.verify.trade_metrics import verify_metrics
 
 EXIT_DIFFERENT = 1
 EXIT_CANNOT_VERIFY = 2
 DEFAULT_UNTIL_EQUAL_S = 300.0
+DEFAULT_METRICS_MINUTES = 60
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "verify", help="compare Postgres and Cassandra row for row, query tables too "
                        "(exit 0 all match, 1 differences, 2 could not verify)")
     parser.add_argument("tables", nargs="*", metavar="TABLE",
-                        help=f"tables to compare (default: all of {', '.join(ALL_TABLES)})")
+                        help=f"tables to compare (default: all of {', '.join(ALL_TABLES)}); "
+                             "`metrics`: trade_metrics_1m against Postgres and the 1m klines")
+    parser.add_argument("--minutes", type=int, default=DEFAULT_METRICS_MINUTES, metavar="N",
+                        help="with `metrics`: the last N whole minutes "
+                             f"(default {DEFAULT_METRICS_MINUTES})")
     parser.add_argument("--until-equal", action="store_true",
                         help="re-check differing tables until they match or the timeout passes "
                              f"(default timeout {DEFAULT_UNTIL_EQUAL_S:.0f}s)")
@@ -42,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     wait_s = args.timeout if args.timeout is not None else (
         DEFAULT_UNTIL_EQUAL_S if args.until_equal else 0.0)
+    if "metrics" in args.tables:
+        return _run_metrics(args, settings, wait_s)
     bar = ProgressBar() if sys.stderr.isatty() else None
     try:
         result = verify_until(settings, args.tables or None, symbols=args.symbols,
@@ -52,6 +63,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if bar:
             bar.clear()
+    print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))
+    if result.failed:
+        return EXIT_CANNOT_VERIFY
+    return 0 if result.matches else EXIT_DIFFERENT
+
+
+def _run_metrics(args: argparse.Namespace, settings: Settings, wait_s: float) -> int:
+    if args.tables != ["metrics"]:
+        print("error: `verify metrics` compares the trade metrics only; verify the tables "
+              f"({' '.join(t for t in args.tables if t != 'metrics')}) in a separate run",
+              file=sys.stderr)
+        return EXIT_CANNOT_VERIFY
+    if args.minutes < 1:
+        print(f"error: --minutes must be at least 1 (got {args.minutes})", file=sys.stderr)
+        return EXIT_CANNOT_VERIFY
+    result = verify_metrics(settings, minutes=args.minutes, symbols=args.symbols, wait_s=wait_s)
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))
     if result.failed:
         return EXIT_CANNOT_VERIFY

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from binance_cdc.datasets import DATASETS
+
 
 @dataclass(frozen=True)
 class CheckpointOffsets:
@@ -76,8 +78,10 @@ def processed_offsets_of_queries(checkpoint_dir: Path) -> CheckpointOffsets | No
     checkpointed in ``<checkpoint_dir>/<table>`` (each reads its own topic)."""
     if (checkpoint_dir / "offsets").is_dir():
         return processed_offsets(checkpoint_dir)
+    # Only the replica queries: the trade metrics query reads recent_trades' topic too.
     found = [c for c in (processed_offsets(sub) for sub in sorted(checkpoint_dir.iterdir())
-                         if sub.is_dir()) if c is not None] if checkpoint_dir.is_dir() else []
+                         if sub.is_dir() and sub.name in DATASETS)
+             if c is not None] if checkpoint_dir.is_dir() else []
     if not found:
         return None
     merged: dict[str, dict[int, int]] = {}

@@ -85,6 +85,9 @@ class MicroBatch:
 @dataclass
 class StreamSection:
     batches: list[MicroBatch] = field(default_factory=list)
+    watermarks: dict[str, dt.datetime] = field(default_factory=dict)
+    """Event-time watermark of each windowed query (trade metrics): minutes that ended
+    by then are closed."""
     error: str | None = None
 
 

@@ -149,7 +149,14 @@ def stream_section(settings: Settings) -> StreamSection:
             "SELECT query_name, batch_id, records, rows_written, rows_deleted, dead_letters, "
             "duration_ms, max_source_ts, finished_at FROM stream_progress",
             timeout=COUNT_TIMEOUT_S)
-        return StreamSection([MicroBatch(*row) for row in rows])
+        section = StreamSection([MicroBatch(*row) for row in rows])
+        tables = session.cluster.metadata.keyspaces[settings.cassandra.keyspace].tables
+        if "stream_watermarks" in tables:  # created by a stream job of this version
+            section.watermarks = {
+                row.query_name: row.watermark.replace(tzinfo=dt.timezone.utc)
+                for row in session.execute("SELECT query_name, watermark FROM stream_watermarks",
+                                           timeout=COUNT_TIMEOUT_S) if row.watermark}
+        return section
 
 
 class _ServerWarnings(logging.Filter):

@@ -25,7 +25,7 @@ from binance_cdc.settings import Settings
 from binance_cdc.stream.batch import BatchApplier
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,10 @@ def configure(session: SparkSession, settings: Settings) -> None:
         "spark.cassandra.output.consistency.level": cass.write_consistency,
         # Micro-batches are small; a shuffle never needs more than the cores.
         "spark.sql.shuffle.partitions": "2",
+        # State of the windowed trade metrics (binance_cdc/stream/trade_minutes.py) lives
+        # on local disk, not in the heap: its size follows the trades within the watermark.
+        "spark.sql.streaming.stateStore.providerClass":
+            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
     }.items():
         session.conf.set(key, value)
     session.sparkContext.setLogLevel(settings.spark.log_level)
@@ -112,10 +116,10 @@ def query_name(settings: Settings, dataset: Dataset) -> str:
     return f"{settings.spark.query_name}.{dataset.name}"
 
 
-def start_query(session: SparkSession, settings: Settings, dataset: Dataset,
-                applier: BatchApplier) -> StreamingQuery:
+def kafka_records(session: SparkSession, settings: Settings, dataset: Dataset) -> DataFrame:
+    """The change records of ``dataset``'s topic, as a streaming DataFrame."""
     spark = settings.spark
-    stream = (
+    return (
         session.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka.bootstrap_servers)
         # A pattern, not `subscribe`: a topic Debezium has not created yet is
@@ -131,8 +135,13 @@ def start_query(session: SparkSession, settings: Settings, dataset: Dataset,
         .option("failOnDataLoss", "true")
         .load()
     )
+
+
+def start_query(session: SparkSession, settings: Settings, dataset: Dataset,
+                applier: BatchApplier) -> StreamingQuery:
+    spark = settings.spark
     return (
-        stream.writeStream.queryName(query_name(settings, dataset))
+        kafka_records(session, settings, dataset).writeStream.queryName(query_name(settings, dataset))
         .option("checkpointLocation", str(spark.checkpoint_dir / dataset.name))
         .trigger(processingTime=f"{spark.trigger_seconds} seconds")
         .foreachBatch(applier)

@@ -23,6 +23,8 @@ from binance_cdc.observe.metrics.stream import STREAM_METRICS
 from binance_cdc.postgres.replication import WalPosition
 from binance_cdc.settings import Settings
 from binance_cdc.sink.schema import apply_schema
+from binance_cdc.sink.trade_metrics import TABLE as TRADE_METRICS
+from binance_cdc.sink.trade_metrics import TradeMetricsWriter
 from binance_cdc.sink.writer import CassandraWriter
 from binance_cdc.stream.batch import BatchApplier, BatchReport
 from binance_cdc.stream.checkpoint_lock import exclusive_checkpoints
@@ -30,12 +32,12 @@ from binance_cdc.stream.errors_text import summary
 from binance_cdc.stream.job import (
     active_session,
     configure,
-    query_name,
     require_jars,
     start_query,
     stop_all,
 )
 from binance_cdc.stream.sessions import ConnectorSessions
+from binance_cdc.stream.trade_minutes import start_trade_metrics
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,10 @@ PROGRESS_LOG_EVERY_S = 30.0
 
 @dataclass
 class QueryState:
-    dataset: Dataset
+    name: str
+    """The table the query writes (its checkpoint folder)."""
+    starter: Callable[[], Any]
+    """Starts the query (from its checkpoint) and returns it."""
     query: Any = None
     failures: int = 0
     restart_at: float | None = None
@@ -88,7 +93,6 @@ def _run(settings: Settings, submit_command: str, stop: threading.Event,
 
 def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: WalPosition,
                stop: threading.Event, on_report: Callable[[BatchReport], None] | None) -> int:
-    states = {name: QueryState(dataset) for name, dataset in DATASETS.items()}
     reports: dict[str, int] = {}
     sessions = ConnectorSessions()
 
@@ -102,10 +106,25 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
         if on_report is not None:
             on_report(report)
 
+    def replica_query(dataset: Dataset) -> Callable[[], Any]:
+        def start() -> Any:
+            applier = BatchApplier(settings, dataset, writer, wal.current, sessions,
+                                   on_report=reported)
+            return start_query(session, settings, dataset, applier)
+        return start
+
+    def metrics_batch(_: int) -> None:
+        reports[TRADE_METRICS] = reports.get(TRADE_METRICS, 0) + 1
+
+    states = {name: QueryState(name, replica_query(dataset)) for name, dataset in DATASETS.items()}
+    if settings.spark.trade_metrics:
+        metrics = TradeMetricsWriter(settings.cassandra, writer.session)
+        states[TRADE_METRICS] = QueryState(TRADE_METRICS, lambda: start_trade_metrics(
+            session, settings, metrics, lambda: states[TRADE_METRICS].query,
+            on_batch=metrics_batch))
+
     def start(state: QueryState) -> None:
-        applier = BatchApplier(settings, state.dataset, writer, wal.current, sessions,
-                               on_report=reported)
-        state.query = start_query(session, settings, state.dataset, applier)
+        state.query = state.starter()
         state.restart_at = None
 
     for state in states.values():
@@ -130,8 +149,8 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
             if state.failures > settings.spark.max_restarts:
                 raise StreamError(f"the {name} query failed {state.failures} times in a row; "
                                   f"last error: {summary(error)}", retryable=True)
-            log.error("query %s stopped: %s; restarting from its checkpoint in %.0fs (failure %d "
-                      "of at most %d)", query_name(settings, state.dataset), summary(error),
+            log.error("query %s.%s stopped: %s; restarting from its checkpoint in %.0fs (failure "
+                      "%d of at most %d)", settings.spark.query_name, name, summary(error),
                       settings.spark.restart_delay_s, state.failures, settings.spark.max_restarts)
             state.restart_at = now + settings.spark.restart_delay_s
         if now - last_log > PROGRESS_LOG_EVERY_S:

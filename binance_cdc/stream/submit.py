@@ -73,11 +73,13 @@ def pools_file(settings: Settings) -> Path:
 
 
 def write_pools(settings: Settings) -> Path:
-    """One FAIR scheduler pool per table's query (spark.scheduler.allocation.file)."""
+    """One FAIR scheduler pool per query (spark.scheduler.allocation.file)."""
     from binance_cdc.datasets import DATASETS
+    from binance_cdc.sink.trade_metrics import TABLE as TRADE_METRICS
 
     pools = "\n".join(f'  <pool name="{name}"><schedulingMode>FIFO</schedulingMode>'
-                      "<weight>1</weight><minShare>0</minShare></pool>" for name in DATASETS)
+                      "<weight>1</weight><minShare>0</minShare></pool>"
+                      for name in (*DATASETS, TRADE_METRICS))
     path = pools_file(settings)
     path.write_text(f'<?xml version="1.0"?>\n<allocations>\n{pools}\n</allocations>\n')
     return path
