@@ -21,6 +21,9 @@ SHOWCASE = (
     ("Live trades of BTCUSDT today, newest first (WebSocket -> Postgres -> Cassandra)",
      "SELECT trade_time, trade_id, price, qty, written_at FROM trades_by_day "
      "WHERE symbol = 'BTCUSDT' AND trade_date = '{today}' LIMIT 5"),
+    ("BTCUSDT minute by minute, newest first (the stream's windowed aggregation of its trades)",
+     "SELECT minute, open, high, low, close, volume, vwap, trade_count FROM trade_metrics_1m "
+     "WHERE symbol = 'BTCUSDT' LIMIT 5"),
 )
 
 NEXT_STEPS = """\
@@ -29,6 +32,7 @@ Everything is still running. Look further:
   binance-cdc status                              services, connector, lag, last batch
   {prometheus}/alerts{pad}Prometheus: every stage's metrics, the alerts
   binance-cdc verify                              Postgres vs Cassandra, row for row
+  binance-cdc verify metrics --minutes 10         trade metrics vs Postgres and the 1m klines
   python extraction_script.py --base-url {sim}    keep extracting (Ctrl-C stops)
   tail -f {live_log}     live trades keep streaming in
   binance-cdc consume binance.binance.latest_prices --from-beginning -n 5

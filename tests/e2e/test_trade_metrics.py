@@ -126,6 +126,14 @@ def test_minutes_are_exact_through_late_trades_and_a_kill_of_the_job(
                         capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "trade_metrics_1m" in ok.stdout and "ok" in ok.stdout
+    # The README's command, as typed: every symbol (other tests' trades too, some deleted
+    # since, so it may find differences: exit 1), never "could not verify" (2).
+    readme = subprocess.run(["binance-cdc", "verify", "metrics", "--minutes", "10"],
+                            cwd=PROJECT_ROOT, env=plain_env(), capture_output=True, text=True,
+                            timeout=120)
+    assert readme.returncode in (0, 1), readme.stdout + readme.stderr
+    assert f"symbol={a}" not in readme.stdout, readme.stdout  # ours are equal
+    assert "trade_metrics_1m" in readme.stdout and "klines_1m" in readme.stdout
     missed = verify_metrics(settings, minutes=60, symbols=[late_symbol])
     assert not missed.matches and missed.table("trade_metrics_1m").missing == 1
 
