@@ -8,6 +8,7 @@ import os
 import platform
 import time
 
+from binance_cdc.bench.pipeline import BenchError
 from binance_cdc.settings import Settings
 
 
@@ -27,6 +28,9 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     stream.add_argument("--duration", type=float, default=30.0, help="seconds per step (default 30)")
     stream.add_argument("--rates", default="1000,3000",
                         help="fixed-rate steps before the as-fast-as-possible one (default 1000,3000)")
+    stream.add_argument("--trade-metrics", choices=("both", "on", "off"), default="both",
+                        help="run the steps with the per-minute trade metrics on, off, or both "
+                             "in turn (default both: shows what the aggregation costs)")
     stream.add_argument("--output", help="JSON result file (default .stack/bench/stream-<time>.json)")
     stream.set_defaults(func=run_stream_bench)
 
@@ -44,37 +48,52 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
 def run_stream_bench(args: argparse.Namespace, settings: Settings) -> int:
     from binance_cdc.bench.load import cleanup
     from binance_cdc.bench.pipeline import run_step
+    from binance_cdc.stack.apps import stream_app
 
+    modes = ("on", "off") if args.trade_metrics == "both" else (args.trade_metrics,)
+    running = stream_app(settings).pid()
+    if running is not None:
+        raise BenchError(f"the stream job already runs (pid {running}); the benchmark starts its "
+                         "own with the trade metrics on and off: stop it first (`binance-cdc "
+                         "stop` stops everything, or kill that pid)")
     leftovers: list = []
-    with _stream_running(settings):
-        try:
-            steps = [run_step(settings, f"{rate:,.0f}/s", rate=rate, duration_s=args.duration,
-                              leftovers=leftovers)
-                     for rate in (float(r) for r in args.rates.split(",") if r.strip())]
-            steps.append(run_step(settings, "max", rate=None, duration_s=args.duration,
-                                  batch=200, leftovers=leftovers))
-        finally:
-            for result in leftovers:
-                cleanup(settings, result)
+    steps = []
+    try:
+        for mode in modes:
+            mode_settings = settings.model_copy(update={"spark": settings.spark.model_copy(
+                update={"trade_metrics": mode == "on"})})
+            env = {**os.environ, "SPARK_TRADE_METRICS": "true" if mode == "on" else "false"}
+            with _stream_running(mode_settings, env=env):
+                for rate in (float(r) for r in args.rates.split(",") if r.strip()):
+                    steps.append(run_step(settings, f"{rate:,.0f}/s, metrics {mode}", rate=rate,
+                                          duration_s=args.duration, leftovers=leftovers))
+                steps.append(run_step(settings, f"max, metrics {mode}", rate=None,
+                                      duration_s=args.duration, batch=200, leftovers=leftovers))
+    finally:
+        for result in leftovers:
+            cleanup(settings, result)
     return _report(settings, "stream", steps, args.output)
 
 
 class _stream_running:  # noqa: N801 - used as a context manager
     """Start the stream job for the benchmark unless it already runs; stop only ours."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         from binance_cdc.stack.apps import stream_app
 
         self.app = stream_app(settings)
         self.settings = settings
+        self.env = env
         self.started = False
 
     def __enter__(self) -> None:
         from binance_cdc.bench.pipeline import run_step
 
         if self.app.pid() is None:
-            print(f"starting the stream job for the benchmark (log {self.app.log_file})")
-            self.app.start()
+            metrics = "on" if self.settings.spark.trade_metrics else "off"
+            print(f"starting the stream job for the benchmark, trade metrics {metrics} "
+                  f"(log {self.app.log_file})")
+            self.app.start(env=self.env)
             self.started = True
             run_step(self.settings, "warm-up", rate=200, duration_s=3, timeout_s=240)
 
