@@ -5,9 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from binance_cdc.sink.trade_metrics import minute_row, plain, vwap
 from binance_cdc.stream import decode as d
 from binance_cdc.stream.trade_minutes import minute_sums
+
+pytestmark = [
+    pytest.mark.spark,
+    # py4j (inside pyspark) leaves its callback sockets to the garbage collector.
+    pytest.mark.filterwarnings("ignore:Exception ignored in. <socket.socket"
+                               ":pytest.PytestUnraisableExceptionWarning"),
+]
 
 T0 = dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.timezone.utc)
 
