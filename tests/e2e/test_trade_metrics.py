@@ -134,6 +134,10 @@ def test_minutes_are_exact_through_late_trades_and_a_kill_of_the_job(
     assert readme.returncode in (0, 1), readme.stdout + readme.stderr
     assert f"symbol={a}" not in readme.stdout, readme.stdout  # ours are equal
     assert "trade_metrics_1m" in readme.stdout and "klines_1m" in readme.stdout
+    status = subprocess.run(["binance-cdc", "status"], cwd=PROJECT_ROOT, env=plain_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert f"{settings.spark.query_name}.trade_metrics_1m: watermark " in status.stdout, status.stdout
+    assert "last closed minute" in status.stdout
     missed = verify_metrics(settings, minutes=60, symbols=[late_symbol])
     assert not missed.matches and missed.table("trade_metrics_1m").missing == 1
 
