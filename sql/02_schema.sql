@@ -1,11 +1,12 @@
--- Tables of the binance schema. Must agree with binance_cdc/datasets.py
--- (tests/integration/test_postgres_schema.py checks it). Run in the binance database.
+-- Tables of the replicated schema (POSTGRES_SCHEMA, `binance` by default; psql
+-- fills in :"schema"). Must agree with binance_cdc/datasets.py
+-- (tests/integration/test_postgres_schema.py checks it). Run in the app database.
 -- Prices and quantities are NUMERIC without a fixed scale: Binance's precision
 -- varies per symbol (2 to 8 decimals) and every value must round-trip exactly.
 
-CREATE SCHEMA IF NOT EXISTS binance;
+CREATE SCHEMA IF NOT EXISTS :"schema";
 
-CREATE TABLE IF NOT EXISTS binance.recent_trades (
+CREATE TABLE IF NOT EXISTS :"schema".recent_trades (
     symbol          text        NOT NULL,
     trade_id        bigint      NOT NULL,
     price           numeric     NOT NULL,
@@ -17,7 +18,7 @@ CREATE TABLE IF NOT EXISTS binance.recent_trades (
     PRIMARY KEY (symbol, trade_id)
 );
 
-CREATE TABLE IF NOT EXISTS binance.order_book (
+CREATE TABLE IF NOT EXISTS :"schema".order_book (
     symbol          text        NOT NULL,
     side            text        NOT NULL CHECK (side IN ('bid', 'ask')),
     price           numeric     NOT NULL,
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS binance.order_book (
     PRIMARY KEY (symbol, side, price)
 );
 
-CREATE TABLE IF NOT EXISTS binance.klines (
+CREATE TABLE IF NOT EXISTS :"schema".klines (
     symbol                  text        NOT NULL,
     interval                text        NOT NULL,
     open_time               timestamptz NOT NULL,
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS binance.klines (
     PRIMARY KEY (symbol, interval, open_time)
 );
 
-CREATE TABLE IF NOT EXISTS binance.daily_ticker (
+CREATE TABLE IF NOT EXISTS :"schema".daily_ticker (
     symbol                text        NOT NULL PRIMARY KEY,
     price_change          numeric     NOT NULL,
     price_change_percent  numeric     NOT NULL,
@@ -69,14 +70,14 @@ CREATE TABLE IF NOT EXISTS binance.daily_ticker (
     trade_count           bigint      NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS binance.latest_prices (
+CREATE TABLE IF NOT EXISTS :"schema".latest_prices (
     symbol      text        NOT NULL PRIMARY KEY,
     price       numeric     NOT NULL,
     updated_at  timestamptz NOT NULL
 );
 
 -- Not replicated: one row per dataset per extraction run.
-CREATE TABLE IF NOT EXISTS binance.extraction_runs (
+CREATE TABLE IF NOT EXISTS :"schema".extraction_runs (
     run_id          bigserial   PRIMARY KEY,
     dataset         text        NOT NULL,
     started_at      timestamptz NOT NULL,
@@ -92,4 +93,4 @@ CREATE TABLE IF NOT EXISTS binance.extraction_runs (
     details         jsonb       NOT NULL DEFAULT '{}'::jsonb
 );
 CREATE INDEX IF NOT EXISTS extraction_runs_dataset_started
-    ON binance.extraction_runs (dataset, started_at DESC);
+    ON :"schema".extraction_runs (dataset, started_at DESC);

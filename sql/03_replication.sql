@@ -5,7 +5,7 @@
 -- heartbeat interval, so its publication always has fresh WAL to confirm and
 -- the replication slot's confirmed LSN advances while the market tables are
 -- idle (otherwise an idle slot pins WAL forever).
-CREATE TABLE IF NOT EXISTS binance.debezium_heartbeat (
+CREATE TABLE IF NOT EXISTS :"schema".debezium_heartbeat (
     id       integer     PRIMARY KEY,
     beat_at  timestamptz NOT NULL
 );
@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS binance.debezium_heartbeat (
 -- Signals: a row here asks Debezium for an incremental snapshot of a table
 -- (`binance-cdc connector snapshot TABLE`); Debezium also writes its snapshot
 -- watermarks here.
-CREATE TABLE IF NOT EXISTS binance.debezium_signal (
+CREATE TABLE IF NOT EXISTS :"schema".debezium_signal (
     id    varchar(64)   PRIMARY KEY,
     type  varchar(32)   NOT NULL,
     data  varchar(2048)
@@ -25,11 +25,11 @@ CREATE TABLE IF NOT EXISTS binance.debezium_signal (
 -- (both tiny tables, so the extra WAL is negligible), and trades, whose
 -- Cassandra query table is keyed by trade time: a delete must carry the time
 -- to find that row. Trades are insert-only, so FULL costs nothing there.
-ALTER TABLE binance.recent_trades  REPLICA IDENTITY FULL;
-ALTER TABLE binance.klines         REPLICA IDENTITY DEFAULT;
-ALTER TABLE binance.daily_ticker   REPLICA IDENTITY DEFAULT;
-ALTER TABLE binance.order_book     REPLICA IDENTITY FULL;
-ALTER TABLE binance.latest_prices  REPLICA IDENTITY FULL;
+ALTER TABLE :"schema".recent_trades  REPLICA IDENTITY FULL;
+ALTER TABLE :"schema".klines         REPLICA IDENTITY DEFAULT;
+ALTER TABLE :"schema".daily_ticker   REPLICA IDENTITY DEFAULT;
+ALTER TABLE :"schema".order_book     REPLICA IDENTITY FULL;
+ALTER TABLE :"schema".latest_prices  REPLICA IDENTITY FULL;
 
 -- Exactly the replicated tables plus Debezium's two helper tables; never
 -- extraction_runs. Created here (not by Debezium) so its role needs no
@@ -37,14 +37,16 @@ ALTER TABLE binance.latest_prices  REPLICA IDENTITY FULL;
 SELECT 'CREATE PUBLICATION binance_cdc'
 WHERE NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'binance_cdc') \gexec
 ALTER PUBLICATION binance_cdc SET TABLE
-    binance.recent_trades, binance.order_book, binance.klines,
-    binance.daily_ticker, binance.latest_prices,
-    binance.debezium_heartbeat, binance.debezium_signal;
+    :"schema".recent_trades, :"schema".order_book, :"schema".klines,
+    :"schema".daily_ticker, :"schema".latest_prices,
+    :"schema".debezium_heartbeat, :"schema".debezium_signal;
 
 -- Debezium may read the schema (for snapshots) and write only its helpers.
-SELECT format('GRANT USAGE ON SCHEMA binance TO %I', :'debezium_user') \gexec
-SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA binance TO %I', :'debezium_user') \gexec
-SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA binance GRANT SELECT ON TABLES TO %I',
+SELECT format('GRANT USAGE ON SCHEMA %I TO %I', :'schema', :'debezium_user') \gexec
+SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I', :'schema', :'debezium_user') \gexec
+SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT ON TABLES TO %I',
+              :'schema', :'debezium_user') \gexec
+SELECT format('GRANT INSERT, UPDATE ON %I.debezium_heartbeat TO %I', :'schema',
               :'debezium_user') \gexec
-SELECT format('GRANT INSERT, UPDATE ON binance.debezium_heartbeat TO %I', :'debezium_user') \gexec
-SELECT format('GRANT INSERT, UPDATE, DELETE ON binance.debezium_signal TO %I', :'debezium_user') \gexec
+SELECT format('GRANT INSERT, UPDATE, DELETE ON %I.debezium_signal TO %I', :'schema',
+              :'debezium_user') \gexec

@@ -10,10 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from binance_cdc.connect.client import ConnectClient
+from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import ConfigError, ConnectError, ConnectorFailedError
+from binance_cdc.postgres.replication import SIGNAL_TABLE
 from binance_cdc.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# The schema debezium/*.json is written for; load_definition moves it to POSTGRES_SCHEMA.
+FILE_SCHEMA = "binance"
 
 # Trace fragment -> what to do about it. First match wins.
 LIKELY_CAUSES: tuple[tuple[str, str], ...] = (
@@ -88,6 +93,13 @@ def load_definition(settings: Settings, path: Path | None = None) -> ConnectorDe
     config["database.port"] = str(connect.database_port or pg.port)
     config["database.dbname"] = pg.database
     config["topic.prefix"] = settings.kafka.topic_prefix
+    # The replicated tables are the datasets, in the configured schema (as sql/ creates
+    # them); the file's own list and helper tables are written for the default schema.
+    schema = pg.schema_name
+    config["table.include.list"] = ",".join(f"{schema}.{name}" for name in DATASETS)
+    config["signal.data.collection"] = f"{schema}.{SIGNAL_TABLE}"
+    if "heartbeat.action.query" in config:
+        config["heartbeat.action.query"] = _in_schema(config["heartbeat.action.query"], schema)
     config["topic.creation.default.partitions"] = str(connect.topic_partitions)
     config["poll.interval.ms"] = str(connect.poll_interval_ms)
     return ConnectorDefinition(name, {k: str(v) for k, v in config.items()})
@@ -158,3 +170,8 @@ def wait_running(client: ConnectClient, name: str, *, timeout_s: float) -> dict:
                                f"(last status: {status}); see `binance-cdc stack logs connect`",
                                retryable=True)
         time.sleep(0.5)
+
+
+def _in_schema(statement: str, schema: str) -> str:
+    """``statement`` with the default schema's tables (``binance.``) moved to ``schema``."""
+    return statement.replace(f"{FILE_SCHEMA}.", f"{schema}.")

@@ -26,7 +26,9 @@ def ensure_table(store: PostgresStore) -> None:
     """Create the table if this database predates it (idempotent)."""
     ddl = DDL_FILE.read_text(encoding="utf-8")
     with store.transaction() as cur:
-        cur.execute(ddl)
+        # The file is psql's (binance-cdc applies it with -v schema=...): fill in the
+        # one variable it uses the way psql's :"schema" does, as a quoted identifier.
+        cur.execute(ddl.replace(':"schema"', sql.Identifier(store.schema).as_string(cur)))
 
 
 def load(store: PostgresStore, symbols: list[str]) -> dict[str, tuple[int, list[Gap]]]:
