@@ -83,7 +83,7 @@ class PostgresSettings(BaseSettings):
     database: str = "binance"
     """Database that holds the `binance` schema."""
     schema_name: str = Field("binance", validation_alias="POSTGRES_SCHEMA")
-    """Schema of the replicated tables: sql/ creates them there; the connector, topics, stream and verify follow."""
+    """Schema of the replicated tables (sql/ creates them there; connector, topics, verify follow)."""
     user: str = "binance"
     """Role the extractor writes with (owns the schema)."""
     password: SecretStr = SecretStr("binance")
