@@ -1,10 +1,13 @@
 """The five datasets, declared once.
 
 The stream's envelope schemas, the extractor's row tuples and its value checks
-are derived from this module; tests/integration/test_postgres_schema.py checks that the tables
-sql/ creates match it (columns, types, nullability, primary keys). The replica
-tables in cassandra/schema.cql are kept in step with it by hand: no test
-compares them yet.
+and the connector's table list are derived from this module. What stays written
+out by hand is checked against it: the tables sql/ creates
+(tests/integration/test_postgres_schema.py: columns, types, nullability,
+primary keys), the publication, the extractor's registry and defaults
+(tests/unit/test_declared_once.py) and the tables cassandra/schema.cql creates
+on the node (tests/integration/test_cassandra_schema.py: columns, CQL types,
+partition and clustering keys).
 
 Types are logical; each maps to exactly one type per system:
 
