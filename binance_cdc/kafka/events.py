@@ -1,9 +1,9 @@
 """Debezium change events as records on a topic (pure: no broker needed).
 
-Our Connect worker writes JSON without embedded schemas, so a record's value
-is the envelope itself ({"before", "after", "op", "source", ...}); the
-``{"schema", "payload"}`` form is unwrapped too, in case a worker enables
-schemas. A tombstone (null value) follows every delete.
+The envelope's shape and meaning are declared in binance_cdc/kafka/envelope.py
+(which the stream's Spark decoding uses too); the ``{"schema", "payload"}`` form
+a worker with schemas enabled writes is unwrapped. A tombstone (null value)
+follows every delete.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from binance_cdc.kafka.envelope import Action, action_of, unwrap, write_timestamp
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,17 @@ class ChangeEvent:
     def op(self) -> str | None:
         """c(reate), u(pdate), d(elete), r(ead by a snapshot), t(runcate); None otherwise."""
         return self.value["op"] if self.is_envelope else None
+
+    @property
+    def action(self) -> Action | None:
+        """upsert, delete or skip (tombstone, heartbeat, message); None: not an envelope."""
+        return action_of(self.value) if self.value is None or isinstance(self.value, dict) \
+            else None
+
+    @property
+    def write_timestamp(self) -> int | None:
+        """The LSN the stream writes this change with (0 for incremental-snapshot reads)."""
+        return write_timestamp(self.value) if self.is_envelope else None
 
     @property
     def source(self) -> dict[str, Any]:
@@ -75,9 +88,7 @@ def _decode(raw: bytes | None) -> Any:
         decoded = json.loads(text)
     except ValueError:
         return text
-    if isinstance(decoded, dict) and set(decoded) == {"schema", "payload"}:
-        return decoded["payload"]
-    return decoded
+    return unwrap(decoded)
 
 
 def decode_record(topic: str, partition: int, offset: int, timestamp_ms: int | None,

@@ -31,20 +31,20 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from binance_cdc.datasets import Dataset, Kind
+from binance_cdc.kafka.envelope import (
+    DELETE_OP,
+    FILL_ONLY_TIMESTAMP,
+    INCREMENTAL_SNAPSHOT,
+    MESSAGE_OP,
+    UPSERT_OPS,
+    spark_field,
+    spark_key,
+    spark_schema,
+)
 from binance_cdc.sink.query_tables import QueryTable, query_tables_for
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
-
-UPSERT_OPS = ("c", "r", "u")
-DELETE_OP = "d"
-# Logical-decoding messages (pg_logical_emit_message) carry no row change.
-MESSAGE_OP = "m"
-# Incremental-snapshot reads carry no LSN: the row was read by a query, not
-# decoded from the WAL, so nothing orders it against the stream's changes.
-# They are written "fill-only", below every change: they restore rows that are
-# missing in Cassandra and never overwrite a state the stream already wrote.
-FILL_ONLY_TIMESTAMP = 0
 
 MAX_DECIMAL_CHARS = 1000
 # At most 1,000 characters and a 4-digit exponent (|e| <= 9999), in one regex.
@@ -87,22 +87,6 @@ def moved_column(query: QueryTable) -> str:
     return f"_moved_{query.name}"
 
 
-def envelope_schema():  # noqa: ANN201 - a pyspark StructType
-    """The JSON shape of a Debezium value, with or without the ``{schema, payload}`` wrapper."""
-    from pyspark.sql import types as T
-
-    image = T.MapType(T.StringType(), T.StringType())
-    source = T.StructType([T.StructField("lsn", T.LongType()), T.StructField("ts_ms", T.LongType()),
-                           T.StructField("table", T.StringType()),
-                           T.StructField("snapshot", T.StringType())])
-    envelope = T.StructType([T.StructField("op", T.StringType()),
-                             T.StructField("ts_ms", T.LongType()),
-                             T.StructField("source", source),
-                             T.StructField("before", image), T.StructField("after", image)])
-    return T.StructType([*envelope.fields, T.StructField("payload", envelope),
-                         T.StructField("_corrupt", T.StringType())])
-
-
 def decode(records: DataFrame, dataset: Dataset, *, lsn_ceiling: int,
            max_text_bytes: int) -> DataFrame:
     """Kafka records (key, value, topic, partition, offset, timestamp) of ``dataset``'s
@@ -130,26 +114,25 @@ def _stages(context: int, dataset: Dataset, lsn_ceiling: int,
     image_type = T.MapType(T.StringType(), T.StringType())
     value = F.col("value").cast("string")
     key = F.col("key").cast("string")
-    parsed = F.from_json(value, envelope_schema(),
+    parsed = F.from_json(value, spark_schema(image_type),
                          {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"})
-    key_map = F.from_json(key, image_type)
     stages: list[list[Any]] = []
     stages.append([
         "topic", "partition", "offset", "timestamp", value.alias("_value"),
-        parsed.alias("_raw"), key.alias("_key"),
-        # A key with the schema wrapper holds its fields under "payload".
-        F.coalesce(F.from_json(key_map["payload"], image_type), key_map).alias("_key_map")])
+        parsed.alias("_raw"), key.alias("_key"), spark_key(key).alias("_key_map")])
     raw = F.col("_raw")
 
     def env(name: str) -> Column:
-        return F.when(raw["payload"].isNotNull(), raw["payload"][name]).otherwise(raw[name])
+        return spark_field(raw, name)
 
     stages.append(["*", env("op").alias(OP), env("ts_ms").alias("_env_ts_ms"),
                    env("source").alias("_source"), env("before").alias("_before"),
                    env("after").alias("_after")])
 
     op, source = F.col(OP), F.col("_source")
-    lsn = F.when(source["lsn"].isNull() & (op == "r") & (source["snapshot"] == "incremental"),
+    # As binance_cdc/kafka/envelope.py's write_timestamp: fill-only for incremental reads.
+    lsn = F.when(source["lsn"].isNull() & (op == "r")
+                 & (source["snapshot"] == INCREMENTAL_SNAPSHOT),
                  F.lit(FILL_ONLY_TIMESTAMP)).otherwise(source["lsn"])
     ts_ms = source["ts_ms"]
     after, before = F.col("_after"), F.col("_before")

@@ -31,6 +31,7 @@ import time
 from typing import TYPE_CHECKING
 
 from binance_cdc.datasets import RECENT_TRADES
+from binance_cdc.kafka.envelope import UPSERT_OPS, spark_field, spark_schema
 from binance_cdc.settings import Settings
 from binance_cdc.sink.trade_metrics import (
     TABLE,
@@ -38,7 +39,6 @@ from binance_cdc.sink.trade_metrics import (
     metrics_query_name,
     minute_row,
 )
-from binance_cdc.stream import decode as d
 from binance_cdc.stream.job import kafka_records
 
 if TYPE_CHECKING:
@@ -71,16 +71,11 @@ def trade_changes(records: DataFrame) -> DataFrame:
     from pyspark.sql import types as T
 
     after = T.StructType([T.StructField(name, T.StringType()) for name in TRADE_FIELDS])
-    envelope = T.StructType([T.StructField("op", T.StringType()),
-                             T.StructField("after", after)])
-    schema = T.StructType([*envelope.fields, T.StructField("payload", envelope)])
-    parsed = F.from_json(F.col("value").cast("string"), schema)
-    # With the worker's schemas enabled, the envelope sits under "payload".
-    change = F.coalesce(parsed["payload"], F.struct(parsed["op"].alias("op"),
-                                                    parsed["after"].alias("after")))
-    image = F.col("change.after")
-    return (records.select(change.alias("change"))
-            .filter(F.col("change.op").isin(*d.UPSERT_OPS) & image.isNotNull())
+    parsed = F.from_json(F.col("value").cast("string"), spark_schema(after))
+    image = F.col("after")
+    return (records.select(spark_field(parsed, "op").alias("op"),
+                           spark_field(parsed, "after").alias("after"))
+            .filter(F.col("op").isin(*UPSERT_OPS) & image.isNotNull())
             .select(image["symbol"].alias("symbol"),
                     image["trade_id"].cast("bigint").alias("trade_id"),
                     F.to_timestamp(image["trade_time"]).alias("trade_time"),

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from binance_cdc.kafka.envelope import unwrap
 from binance_cdc.verify.canonical import json_key_value, quote
 from binance_cdc.verify.spec import TableSpec
 
@@ -88,8 +89,7 @@ def parse_key(record_key: str | None, spec: TableSpec) -> tuple[bytes, ...] | No
         data = json.loads(record_key)
     except ValueError:
         return None
-    if isinstance(data, dict) and isinstance(data.get("payload"), dict):
-        data = data["payload"]  # a key written with its schema
+    data = unwrap(data)  # a key written with its schema
     if not isinstance(data, dict) or not all(k in data for k in spec.key):
         return None
     try:
