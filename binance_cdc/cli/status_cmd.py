@@ -84,6 +84,8 @@ def _cdc(report: StatusReport) -> list[str]:
                      f"{_size(slot['lag_bytes'])}, confirmed {slot['confirmed_flush_lsn']}, "
                      f"wal {slot['wal_status']}" + ("  WARNING: lag above threshold"
                                                     if cdc.slot_lag_warning else ""))
+    if cdc.slot_risk:
+        lines.append(f"  {'ERROR' if cdc.slot_lost else 'WARNING'}: {cdc.slot_risk}")
     return lines
 
 

@@ -45,6 +45,9 @@ class CdcSection:
     """The replication slot's state (active, lag_bytes, confirmed_flush_lsn, wal_status)."""
     slot_error: str | None = None
     slot_lag_warning: bool = False
+    slot_risk: str | None = None
+    """Set when the slot may lose (or lost) WAL Debezium needs: what happens, what to do."""
+    slot_lost: bool = False
     error: str | None = None
 
 

@@ -91,6 +91,10 @@ def cdc_section(settings: Settings) -> CdcSection:
         section.slot = None if slot is None else dataclasses.asdict(slot)
         section.slot_lag_warning = bool(slot and slot.lag_bytes is not None
                                         and slot.lag_bytes > settings.connect.slot_lag_warn_bytes)
+        risk = slot.risk() if slot is not None else None
+        if risk is not None:
+            section.slot_lost = risk[0] == "lost"
+            section.slot_risk = risk[1]
     except BinanceCdcError as exc:
         section.slot_error = str(exc)
     client = ConnectClient(settings.connect.url, timeout_s=CONNECT_TIMEOUT_S)

@@ -27,6 +27,39 @@ class SlotState:
     """WAL the slot still holds back: current WAL LSN minus its confirmed flush LSN."""
     confirmed_flush_lsn: str | None
     wal_status: str | None
+    """reserved, extended, unreserved (the next checkpoint may remove WAL it needs) or lost."""
+    safe_wal_size: int | None = None
+    """WAL that can still be written before the slot is in danger of losing what it needs
+    (None: no max_slot_wal_keep_size limit)."""
+
+    def risk(self) -> tuple[str, str] | None:
+        """("warning" | "lost", why and what to do), or None while the slot is safe."""
+        if self.wal_status == "lost":
+            return "lost", (
+                "the slot lost WAL Debezium had not read (max_slot_wal_keep_size): changes "
+                "since then are missing and the connector cannot resume. Recover: "
+                "`binance-cdc connector delete`, `SELECT pg_drop_replication_slot("
+                f"'{self.name}')` in Postgres, `binance-cdc connector apply`, then rebuild each "
+                "table: TRUNCATE it in Cassandra and `binance-cdc connector snapshot TABLE`")
+        if self.wal_status == "unreserved":
+            return "warning", (
+                "the slot holds more WAL than max_slot_wal_keep_size allows: the next "
+                "checkpoint may remove WAL Debezium has not read; get the connector running "
+                "(`binance-cdc connector status`)")
+        if self.wal_status == "extended" or (self.safe_wal_size is not None
+                                             and self.safe_wal_size < SAFE_WAL_WARN_BYTES):
+            return "warning", (
+                f"the slot is close to its WAL limit ({_mib(self.safe_wal_size)} left before it "
+                "is in danger); is the connector running? (`binance-cdc connector status`)")
+        return None
+
+
+SAFE_WAL_WARN_BYTES = 256 * 2**20
+"""Warn while less than this much WAL can be written before the slot is in danger."""
+
+
+def _mib(size: int | None) -> str:
+    return "?" if size is None else f"{size / 2**20:,.0f} MiB"
 
 
 def slot_state(pg: PostgresSettings, slot_name: str) -> SlotState | None:
@@ -34,11 +67,12 @@ def slot_state(pg: PostgresSettings, slot_name: str) -> SlotState | None:
     with connect(pg) as conn:
         row = conn.execute(
             "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn),"
-            " confirmed_flush_lsn::text, wal_status FROM pg_replication_slots "
+            " confirmed_flush_lsn::text, wal_status, safe_wal_size FROM pg_replication_slots "
             "WHERE slot_name = %s", (slot_name,)).fetchone()
     if row is None:
         return None
-    return SlotState(row[0], row[1], None if row[2] is None else int(row[2]), row[3], row[4])
+    return SlotState(row[0], row[1], None if row[2] is None else int(row[2]), row[3], row[4],
+                     None if row[5] is None else int(row[5]))
 
 
 def request_incremental_snapshot(pg: PostgresSettings, table: str) -> str:
