@@ -111,14 +111,15 @@ def _topics(report: StatusReport) -> list[str]:
 
 def _stream(report: StatusReport) -> list[str]:
     section = report.stream
+    job = [f"  job: {section.job}"] if section.job else []
     if section.error:
-        return _down(section.error)
+        return job + _down(section.error)
     if not section.batches:
-        return ["  no micro-batch recorded yet"]
-    lines = [f"  {b.query_name} batch {b.batch_id}: {b.records} records, {b.rows_written} "
+        return [*job, "  no micro-batch recorded yet"]
+    lines = [*job, *[f"  {b.query_name} batch {b.batch_id}: {b.records} records, {b.rows_written} "
              f"written, {b.rows_deleted} deleted, {b.dead_letters} dead letters, "
              f"{b.duration_ms} ms; finished {_ago(b.finished_at, report.collected_at)}; newest "
-             f"change {_ago(b.max_source_ts, report.collected_at)}" for b in section.batches]
+             f"change {_ago(b.max_source_ts, report.collected_at)}" for b in section.batches]]
     for name, mark in section.watermarks.items():
         closed = mark.replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
         lines.append(f"  {name}: watermark {mark:%Y-%m-%d %H:%M:%S} UTC, last closed minute "

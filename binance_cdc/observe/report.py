@@ -88,6 +88,8 @@ class MicroBatch:
 @dataclass
 class StreamSection:
     batches: list[MicroBatch] = field(default_factory=list)
+    job: str | None = None
+    """The stream job itself: running, restarting after failure N of M, stopped, failed."""
     watermarks: dict[str, dt.datetime] = field(default_factory=dict)
     """Event-time watermark of each windowed query (trade metrics): minutes that ended
     by then are closed."""

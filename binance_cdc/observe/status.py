@@ -37,6 +37,7 @@ from binance_cdc.observe.report import (
 from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
+from binance_cdc.stream.job_state import read_state
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,18 @@ def topics_section(settings: Settings) -> TopicsSection:
 
 
 def stream_section(settings: Settings) -> StreamSection:
+    job = read_state(settings.spark.checkpoint_dir)
+    described = job.describe() if job is not None else (
+        f"never ran with the checkpoints in {settings.spark.checkpoint_dir}")
+    try:
+        section = _stream_progress(settings)
+    except BinanceCdcError as exc:
+        return StreamSection(job=described, error=str(exc))
+    section.job = described
+    return section
+
+
+def _stream_progress(settings: Settings) -> StreamSection:
     with cassandra_session(settings.cassandra, keyspace=settings.cassandra.keyspace,
                            timeout_s=CONNECT_TIMEOUT_S) as session:
         rows = session.execute(

@@ -36,6 +36,7 @@ from binance_cdc.stream.job import (
     start_query,
     stop_all,
 )
+from binance_cdc.stream.job_state import StateFile
 from binance_cdc.stream.sessions import ConnectorSessions
 from binance_cdc.stream.trade_minutes import start_trade_metrics
 
@@ -67,11 +68,19 @@ def run_stream(settings: Settings, *, submit_command: str, stop: threading.Event
             signal.signal(sig, lambda *_: stop.set())
     require_jars(None, submit_command)
     with exclusive_checkpoints(settings.spark.checkpoint_dir):
-        return _run(settings, submit_command, stop, on_report)
+        state_file = StateFile(settings.spark.checkpoint_dir)
+        state_file.running()
+        try:
+            code = _run(settings, submit_command, stop, on_report, state_file)
+        except BaseException as exc:
+            state_file.finished(summary(exc) or type(exc).__name__)
+            raise
+        state_file.finished(None)
+        return code
 
 
 def _run(settings: Settings, submit_command: str, stop: threading.Event,
-         on_report: Callable[[BatchReport], None] | None) -> int:
+         on_report: Callable[[BatchReport], None] | None, state_file: StateFile) -> int:
     session = active_session()
     try:
         require_jars(session, submit_command)
@@ -82,7 +91,7 @@ def _run(settings: Settings, submit_command: str, stop: threading.Event,
         writer.setup()
         wal = WalPosition(settings.postgres)
         try:
-            return _supervise(session, settings, writer, wal, stop, on_report)
+            return _supervise(session, settings, writer, wal, stop, on_report, state_file)
         finally:
             stop_all(session)
             writer.close()
@@ -92,7 +101,8 @@ def _run(settings: Settings, submit_command: str, stop: threading.Event,
 
 
 def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: WalPosition,
-               stop: threading.Event, on_report: Callable[[BatchReport], None] | None) -> int:
+               stop: threading.Event, on_report: Callable[[BatchReport], None] | None,
+               state_file: StateFile) -> int:
     reports: dict[str, int] = {}
     sessions = ConnectorSessions()
 
@@ -141,6 +151,8 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
                     start(state)
                 continue
             if state.query.isActive:
+                if state.failures and reports.get(name, 0) > state.batches_seen:
+                    state_file.query_recovered(name)  # a batch went through again
                 continue
             error = state.query.exception()
             progressed = reports.get(name, 0) > state.batches_seen
@@ -153,6 +165,8 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
                       "%d of at most %d)", settings.spark.query_name, name, summary(error),
                       settings.spark.restart_delay_s, state.failures, settings.spark.max_restarts)
             state.restart_at = now + settings.spark.restart_delay_s
+            state_file.query_failed(name, state.failures, settings.spark.max_restarts,
+                                    summary(error))
         if now - last_log > PROGRESS_LOG_EVERY_S:
             last_log = now
             _log_backlog(states)

@@ -138,6 +138,7 @@ def test_minutes_are_exact_through_late_trades_and_a_kill_of_the_job(
                             capture_output=True, text=True, timeout=120)
     assert f"{settings.spark.query_name}.trade_metrics_1m: watermark " in status.stdout, status.stdout
     assert "last closed minute" in status.stdout
+    assert "job: running (pid " in status.stdout, status.stdout
     missed = verify_metrics(settings, minutes=60, symbols=[late_symbol])
     assert not missed.matches and missed.table("trade_metrics_1m").missing == 1
 
