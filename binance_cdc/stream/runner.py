@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from binance_cdc.datasets import DATASETS, Dataset
-from binance_cdc.errors import StreamError
+from binance_cdc.errors import StoreError, StreamError
 from binance_cdc.observe.metrics.stream import STREAM_METRICS
 from binance_cdc.postgres.replication import WalPosition
 from binance_cdc.settings import Settings
@@ -38,11 +38,13 @@ from binance_cdc.stream.job import (
 )
 from binance_cdc.stream.job_state import StateFile
 from binance_cdc.stream.sessions import ConnectorSessions
+from binance_cdc.stream.source_guard import SourceGuard
 from binance_cdc.stream.trade_minutes import start_trade_metrics
 
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 1.0
+GUARD_INTERVAL_S = 10.0
 PROGRESS_LOG_EVERY_S = 30.0
 
 
@@ -90,8 +92,12 @@ def _run(settings: Settings, submit_command: str, stop: threading.Event,
         writer = CassandraWriter(settings.cassandra)
         writer.setup()
         wal = WalPosition(settings.postgres)
+        guard = SourceGuard(settings.spark.checkpoint_dir, settings.postgres,
+                            settings.cassandra.keyspace)
+        _check_source(guard)
         try:
-            return _supervise(session, settings, writer, wal, stop, on_report, state_file)
+            return _supervise(session, settings, writer, wal, stop, on_report, state_file,
+                              guard)
         finally:
             stop_all(session)
             writer.close()
@@ -102,7 +108,7 @@ def _run(settings: Settings, submit_command: str, stop: threading.Event,
 
 def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: WalPosition,
                stop: threading.Event, on_report: Callable[[BatchReport], None] | None,
-               state_file: StateFile) -> int:
+               state_file: StateFile, guard: SourceGuard) -> int:
     reports: dict[str, int] = {}
     sessions = ConnectorSessions()
 
@@ -142,9 +148,12 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
     log.info("streaming %s.%s.<table> -> Cassandra keyspace %s, one query per table "
              "(checkpoints under %s)", settings.kafka.topic_prefix, settings.postgres.schema_name,
              settings.cassandra.keyspace, settings.spark.checkpoint_dir)
-    last_log = time.monotonic()
+    last_log = last_guard = time.monotonic()
     while not stop.wait(WATCH_INTERVAL_S):
         now = time.monotonic()
+        if now - last_guard > GUARD_INTERVAL_S:
+            last_guard = now
+            _check_source(guard)
         for name, state in states.items():
             if state.restart_at is not None:
                 if now >= state.restart_at:
@@ -171,6 +180,15 @@ def _supervise(session: Any, settings: Settings, writer: CassandraWriter, wal: W
             last_log = now
             _log_backlog(states)
     return 0
+
+
+def _check_source(guard: SourceGuard) -> None:
+    """Stop the job if the source went back (rebuilt, restored); Postgres being down is the
+    batches' business (they fail and are retried), not a reason to stop."""
+    try:
+        guard.check()
+    except StoreError as exc:
+        log.warning("could not check the source's identity: %s", exc)
 
 
 def _log_backlog(states: dict[str, QueryState]) -> None:
