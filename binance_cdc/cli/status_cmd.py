@@ -104,9 +104,32 @@ def _topics(report: StatusReport) -> list[str]:
         stream = "-" if row.stream_offsets is None else f"{sum(row.stream_offsets.values()):,}"
         lag = "-" if row.lag is None else f"{row.lag:,}"
         lines.append(f"  {row.topic:<34} {sum(row.end_offsets.values()):>10,} {stream:>10} {lag:>8}")
+    for row in section.topics:
+        used = row.retention_used
+        if row.lost:
+            lines.append(f"  ERROR: {row.topic}: Kafka's retention deleted {row.lost:,} records "
+                         "the stream had not applied; the stream fails rather than skip them. "
+                         "Recover: TRUNCATE the table in Cassandra, `binance-cdc connector "
+                         "snapshot TABLE`, and start the stream on fresh checkpoints")
+        elif used is not None and used >= RETENTION_WARN_FRACTION:
+            lines.append(f"  WARNING: {row.topic}: the oldest change the stream has not applied "
+                         f"is {used:.0%} of the way to being deleted by retention "
+                         f"({_duration(row.oldest_unapplied_ms)} of "
+                         f"{_duration(row.retention_ms)}); is the stream job running?")
     if not section.topics:
         lines.append("  (no change topics yet)")
     return lines
+
+
+RETENTION_WARN_FRACTION = 0.5
+"""Warn once the oldest unapplied change has used this much of its topic's retention."""
+
+
+def _duration(ms: int | None) -> str:
+    if ms is None:
+        return "?"
+    hours = ms / 3_600_000
+    return f"{hours:.1f} h" if hours >= 1 else f"{ms / 60_000:.0f} min"
 
 
 def _stream(report: StatusReport) -> list[str]:

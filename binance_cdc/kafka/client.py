@@ -70,3 +70,37 @@ def end_offsets(kafka: KafkaSettings, pattern: str) -> dict[str, dict[int, int]]
 def change_topic(kafka: KafkaSettings, schema: str, name: str) -> str:
     """A table name (``latest_prices``) becomes its topic; a topic name stays as it is."""
     return name if "." in name else f"{kafka.topic_prefix}.{schema}.{name}"
+
+
+def retention_ms(kafka: KafkaSettings, topics: list[str]) -> dict[str, int | None]:
+    """retention.ms of each topic (None: kept forever, or not readable)."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    if not topics:
+        return {}
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers, "log_level": 2})
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in topics]
+    result: dict[str, int | None] = {}
+    try:
+        for resource, future in admin.describe_configs(resources).items():
+            value = future.result(timeout=METADATA_TIMEOUT_S)["retention.ms"].value
+            result[resource.name] = None if value is None or int(value) < 0 else int(value)
+    except (KafkaException, KeyError, ValueError) as exc:
+        raise BrokerError(f"Kafka at {kafka.bootstrap_servers} did not give the topics' "
+                          f"retention: {exc}", retryable=True) from exc
+    return result
+
+
+def record_times_ms(consumer: Any, positions: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+    """The timestamp of the record at each (topic, partition) offset that still holds one."""
+    from confluent_kafka import TopicPartition
+
+    times: dict[tuple[str, int], int] = {}
+    for (topic, partition), offset in positions.items():
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        message = consumer.consume(1, timeout=METADATA_TIMEOUT_S)
+        if message and message[0].error() is None:
+            times[(topic, partition)] = message[0].timestamp()[1]
+    consumer.unassign()
+    return times

@@ -105,3 +105,9 @@ def records_behind(marks: dict[int, tuple[int, int]], done: dict[int, int] | Non
     done = done or {}
     return sum(max(0, high - max(low, done.get(p, low))) for p, (low, high) in marks.items())
 
+
+def records_lost(marks: dict[int, tuple[int, int]], done: dict[int, int] | None) -> int:
+    """Records of one topic that retention deleted before the stream processed them:
+    partitions whose checkpoint offset is below the earliest offset still retained."""
+    done = done or {}
+    return sum(max(0, low - done[p]) for p, (low, _) in marks.items() if p in done)

@@ -59,6 +59,18 @@ class TopicRow:
     """What the stream has processed, from its checkpoint; None if it never read the topic."""
     lag: int | None = None
     """Records on the topic the stream has not processed yet."""
+    lost: int = 0
+    """Records retention deleted before the stream applied them (the stream then fails)."""
+    retention_ms: int | None = None
+    oldest_unapplied_ms: int | None = None
+    """Age of the oldest record the stream has not applied yet (None: none waiting)."""
+
+    @property
+    def retention_used(self) -> float | None:
+        """How much of the topic's retention the oldest unapplied record has used up."""
+        if not self.retention_ms or self.oldest_unapplied_ms is None:
+            return None
+        return self.oldest_unapplied_ms / self.retention_ms
 
 
 @dataclass

@@ -17,8 +17,18 @@ from typing import Any, TypeVar
 
 from binance_cdc.datasets import DATASETS
 from binance_cdc.errors import BinanceCdcError, StoreError
-from binance_cdc.kafka.client import reader, topic_partitions, watermarks
-from binance_cdc.observe.checkpoint import processed_offsets_of_queries, records_behind
+from binance_cdc.kafka.client import (
+    reader,
+    record_times_ms,
+    retention_ms,
+    topic_partitions,
+    watermarks,
+)
+from binance_cdc.observe.checkpoint import (
+    processed_offsets_of_queries,
+    records_behind,
+    records_lost,
+)
 from binance_cdc.observe.counts import COUNT_TIMEOUT_S, count_rows
 from binance_cdc.observe.report import (
     CassandraSection,
@@ -143,8 +153,30 @@ def topics_section(settings: Settings) -> TopicsSection:
         end = {p: high for p, (_, high) in marks[topic].items()}
         done = stream.get(topic)
         lag = None if done is None else records_behind(marks[topic], done)
-        section.topics.append(TopicRow(topic, end, done, lag))
+        section.topics.append(TopicRow(topic, end, done, lag, records_lost(marks[topic], done)))
+    _retention(settings, section, marks)
     return section
+
+
+def _retention(settings: Settings, section: TopicsSection,
+               marks: dict[str, dict[int, tuple[int, int]]]) -> None:
+    """How close each topic's oldest unapplied record is to being deleted by retention."""
+    import time
+
+    waiting = {(row.topic, p): offset for row in section.topics
+               for p, offset in (row.stream_offsets or {}).items()
+               if marks[row.topic][p][0] <= offset < marks[row.topic][p][1]}
+    retention = retention_ms(settings.kafka, [row.topic for row in section.topics])
+    consumer = reader(settings.kafka)
+    try:
+        times = record_times_ms(consumer, waiting)
+    finally:
+        consumer.close()
+    now_ms = int(time.time() * 1000)
+    for row in section.topics:
+        row.retention_ms = retention.get(row.topic)
+        ages = [now_ms - t for (topic, _), t in times.items() if topic == row.topic]
+        row.oldest_unapplied_ms = max(ages) if ages else None
 
 
 def stream_section(settings: Settings) -> StreamSection:
