@@ -105,3 +105,10 @@ def test_compose_jvms_run_the_jmx_agent_of_the_pom_with_the_repositorys_rules() 
         assert re.fullmatch(rf"-javaagent:/binance-cdc/jmx/jmx_prometheus_javaagent-{version}\.jar"
                             rf"={port}:/binance-cdc/prometheus/jmx/{name}\.yaml", option), option
         assert f"127.0.0.1:{port}:{port}" in services[name]["ports"]
+
+
+def test_compose_publishes_every_port_on_loopback_only() -> None:
+    published = [(name, str(p)) for name, service in _compose()["services"].items()
+                 for p in service.get("ports", [])]
+    assert published, "no published ports?"
+    assert [p for p in published if not p[1].startswith("127.0.0.1:")] == []
