@@ -112,3 +112,9 @@ def test_compose_publishes_every_port_on_loopback_only() -> None:
                  for p in service.get("ports", [])]
     assert published, "no published ports?"
     assert [p for p in published if not p[1].startswith("127.0.0.1:")] == []
+
+
+def test_compose_connect_limits_its_config_providers_like_the_local_worker() -> None:
+    env = _compose()["services"]["connect"]["environment"]
+    assert env["CONNECT_CONFIG_PROVIDERS"] == "env"
+    assert env["CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN"] == "BINANCE_CDC_[A-Z_]+"
