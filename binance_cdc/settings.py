@@ -233,6 +233,8 @@ class SparkSettings(BaseSettings):
     """Log level of Spark's JVM side."""
     dead_letter_max_bytes: int = Field(65536, ge=256)
     """A dead letter keeps at most this many characters of the record (and its original size)."""
+    write_timeout_s: float = Field(180.0, gt=0)
+    """A micro-batch's connector write that takes longer is treated as a stuck session: renewed, replayed."""
     trade_metrics: bool = True
     """Compute per-minute trade metrics (OHLC, volumes, VWAP) into Cassandra's trade_metrics_1m."""
     trade_metrics_watermark_s: float = Field(120.0, gt=0)

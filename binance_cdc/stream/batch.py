@@ -163,7 +163,7 @@ class BatchApplier:
                        for c in query.columns]
             jobs.append((query.name, self._with_meta(upserts, columns)))
         _run_parallel([lambda table=table, frame=frame: self._save(frame, table)
-                       for table, frame in jobs])
+                       for table, frame in jobs], self.settings.spark.write_timeout_s)
         for table, _ in jobs:
             report.written[f"{table}.upsert"] += report.counts["upsert"]
 
@@ -318,13 +318,17 @@ def _release(materialized: DataFrame) -> None:
     materialized._jdf.queryExecution().analyzed().rdd().unpersist(False)  # noqa: SLF001 - py4j only
 
 
-def _run_parallel(tasks: list[Callable[[], None]]) -> None:
-    """Run Spark actions concurrently (one job each); re-raise the first failure."""
+def _run_parallel(tasks: list[Callable[[], None]], timeout_s: float) -> None:
+    """Run Spark actions concurrently (one job each); re-raise the first failure.
+
+    A task still running after ``timeout_s`` raises :class:`SinkError` as an outage:
+    the connector's driver-side schema refresh can block forever on a session whose
+    control connection died with Cassandra (the Java driver's refresh never completes,
+    no error ever surfaces). Its thread is left behind (a daemon, blocked for good); the
+    batch fails, the session is renewed and the query replays the batch.
+    """
     from pyspark import InheritableThread
 
-    if len(tasks) == 1:
-        tasks[0]()
-        return
     errors: list[BaseException] = []
     lock = threading.Lock()
 
@@ -336,9 +340,16 @@ def _run_parallel(tasks: list[Callable[[], None]]) -> None:
                 errors.append(exc)
 
     threads = [InheritableThread(target=run, args=(task,)) for task in tasks]
+    deadline = time.monotonic() + timeout_s
     for thread in threads:
+        thread.daemon = True
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(max(0.0, deadline - time.monotonic()))
     if errors:
         raise errors[0]
+    stuck = sum(thread.is_alive() for thread in threads)
+    if stuck:
+        raise SinkError(f"{stuck} connector write(s) still running after {timeout_s:.0f}s "
+                        "(TimeoutException: a stuck Cassandra session, typically after an "
+                        "outage); renewing the session and replaying the batch", retryable=True)

@@ -8,6 +8,7 @@ it would (rightly) not be counted.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -15,12 +16,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import psycopg
 import pytest
+from confluent_kafka import Producer
 
 from binance_cdc.binance.simulator.market import ManualClock
 from binance_cdc.settings import PROJECT_ROOT, Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.verify.trade_metrics import KLINES_CHECK, verify_metrics
 from tests.e2e.conftest import StreamJob, plain_env
+from tests.helpers.kafka import end_offsets, read_events
 from tests.integration.conftest import db, make_extractor, sim, sym  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.connect,
@@ -99,8 +102,29 @@ def test_minutes_are_exact_through_late_trades_and_a_kill_of_the_job(
         (b, 1, "0.00000812", "900000000", at(first, 30), False),
         (b, 2, "0.00000813", "1", at(second, 30), False),
     ]
+    topic = "binance.binance.recent_trades"
+    start = end_offsets(settings.kafka.bootstrap_servers, [topic])
     _insert(settings, trades)
     _wait_equal(settings, stream_job, trades)
+
+    # A change Kafka delivers twice (Debezium re-sends after a Connect crash) counts once:
+    # the real envelope again, then a fence trade on the same partition behind it.
+    [original] = read_events(settings.kafka.bootstrap_servers, [topic], start=start,
+                             match=lambda e: e.key == {"symbol": a, "trade_id": 1},
+                             until=lambda evs: len(evs) >= 1)
+    fence = json.loads(json.dumps(original.value))
+    fence["after"].update(symbol=f"{unique_name}F", trade_id=1)
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    for key, value in ((original.key, original.value),
+                       ({"symbol": f"{unique_name}F", "trade_id": 1}, fence)):
+        producer.produce(topic, key=json.dumps(key).encode(), value=json.dumps(value).encode(),
+                         partition=original.partition)
+    assert producer.flush(30) == 0
+    deadline = time.monotonic() + 120
+    while not _stored(settings, [f"{unique_name}F"]):
+        assert time.monotonic() < deadline, stream_job.log_tail()
+        time.sleep(1)
+    _wait_equal(settings, stream_job, trades, timeout_s=5)
 
     # Late, but within the watermark: it updates its minute (and is its middle trade by id).
     late = [(a, 3, "66000", "2", at(first, 30), True)]
