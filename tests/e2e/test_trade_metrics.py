@@ -1,8 +1,8 @@
 """Per-minute trade metrics on the real pipeline: exact, late trades, a restart, the klines.
 
-Trades are dated in the last minutes of the wall clock: the stream's watermark
-follows the newest trade time it has seen, so trades dated in the past beyond
-it would (rightly) not be counted.
+Trades are dated within the last 100 seconds of the wall clock: the stream's
+watermark is the newest trade time it has seen (other tests' trades are dated
+"now") minus 120 s, and a trade dated behind it is (rightly) not counted.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ Trade = tuple[str, int, str, str, dt.datetime, bool]  # symbol, id, price, qty, 
 
 def _minute_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+
+
+def _between_seconds(low: int, high: int) -> None:
+    """Wait until the wall clock is ``low``..``high`` seconds into a minute."""
+    while not low <= dt.datetime.now(dt.timezone.utc).second <= high:
+        time.sleep(0.5)
 
 
 def _insert(settings: Settings, trades: list[Trade]) -> None:
@@ -91,7 +97,9 @@ def _wait_equal(settings: Settings, job: StreamJob, trades: list[Trade],
 
 def test_minutes_are_exact_through_late_trades_and_a_kill_of_the_job(
         settings: Settings, stream_job: StreamJob, unique_name: str) -> None:
-    first, second = _minute_now() - dt.timedelta(minutes=2), _minute_now() - dt.timedelta(minutes=1)
+    # The previous minute and this one: every trade within 100 s of now (or just ahead).
+    _between_seconds(0, 40)
+    first, second = _minute_now() - dt.timedelta(minutes=1), _minute_now()
     a, b, late_symbol = f"{unique_name}A", f"{unique_name}B", f"{unique_name}L"
     at = lambda minute, s: minute + dt.timedelta(seconds=s)  # noqa: E731 - reads as a table
     trades: list[Trade] = [
@@ -170,9 +178,9 @@ def test_minutes_are_exact_through_late_trades_and_a_kill_of_the_job(
 @pytest.fixture
 def sim_clock() -> ManualClock:
     """The simulator's market opens 10 s before the last whole minute (a trade-built minute
-    with trades on both sides of it), at least 15 s into the current one."""
-    while dt.datetime.now(dt.timezone.utc).second < 15:
-        time.sleep(1)
+    with trades on both sides of it), 15 to 35 s into the current one (so the whole minute
+    is within the stream's watermark)."""
+    _between_seconds(15, 35)
     return ManualClock((_minute_now() - dt.timedelta(minutes=1, seconds=10)).timestamp())
 
 
