@@ -135,7 +135,7 @@ def test_minutes_are_exact_through_late_trades_and_a_kill_of_the_job(
     _wait_equal(settings, stream_job, trades, timeout_s=5)
     # The fence exists only on Kafka so far; Postgres gets the same row so that every later
     # reconciliation (the drill's verify, the README's) finds the replica equal to its source.
-    _insert(settings, [(f"{unique_name}F",) + trades[0][1:]])
+    _insert(settings, [(f"{unique_name}F", *trades[0][1:])])
 
     # Late, but within the watermark: it updates its minute (and is its middle trade by id).
     late = [(a, 3, "66000", "2", at(first, 30), True)]
