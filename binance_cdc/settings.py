@@ -70,6 +70,11 @@ class StackSettings(BaseSettings):
     def data_dir(self) -> Path:
         return self.home / "data"
 
+    @property
+    def secrets_file(self) -> Path:
+        """The generated passwords (binance_cdc/passwords.py)."""
+        return self.home / "secrets.env"
+
 
 class PostgresSettings(BaseSettings):
     """The PostgreSQL server holding the `binance` schema."""
@@ -86,16 +91,16 @@ class PostgresSettings(BaseSettings):
     """Schema of the replicated tables (sql/ creates them there; connector, topics, verify follow)."""
     user: str = "binance"
     """Role the extractor writes with (owns the schema)."""
-    password: SecretStr = SecretStr("binance")
-    """Password of POSTGRES_USER."""
+    password: SecretStr = SecretStr("")
+    """Password of POSTGRES_USER (unset: generated into STACK_HOME/secrets.env)."""
     admin_user: str = "postgres"
     """Superuser of the local cluster (creates roles and the database)."""
-    admin_password: SecretStr = SecretStr("postgres")
-    """Password of POSTGRES_ADMIN_USER."""
+    admin_password: SecretStr = SecretStr("")
+    """Password of POSTGRES_ADMIN_USER (unset: generated into STACK_HOME/secrets.env)."""
     debezium_user: str = "debezium"
     """Replication role Debezium logs in with (REPLICATION, SELECT only)."""
-    debezium_password: SecretStr = SecretStr("debezium")
-    """Password of POSTGRES_DEBEZIUM_USER; reaches Connect through a config provider."""
+    debezium_password: SecretStr = SecretStr("")
+    """Password of POSTGRES_DEBEZIUM_USER (unset: generated); reaches Connect through its env."""
     bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
     """Where initdb, pg_ctl and postgres live (Debian's postgresql-15)."""
     os_user: str = "postgres"
@@ -177,8 +182,8 @@ class CassandraSettings(BaseSettings):
     """CQL native transport port."""
     storage_port: int = 7000
     """Inter-node port (bound even by a single node)."""
-    jmx_port: int = 7199
-    """Local JMX port for nodetool."""
+    jmx_port: int = 0
+    """JMX port for nodetool (7199), on 127.0.0.1 without a password; 0: no JMX port at all."""
     heap: str = "1G"
     """JVM heap of the node."""
     keyspace: str = "binance"
@@ -490,11 +495,30 @@ SECTIONS: dict[str, type[BaseSettings]] = {
 def load_settings() -> Settings:
     """Read every section from the environment (and .env); raise ConfigError on bad values."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from exc
+    return with_generated_passwords(settings)
+
+
+def with_generated_passwords(settings: Settings) -> Settings:
+    """``settings`` with every password nobody set taken from (or generated into) the secrets file."""
+    from binance_cdc import passwords
+
+    unset = {(section, field): env_var_for(section, field)
+             for section, field in passwords.GENERATED
+             if field not in getattr(settings, section).model_fields_set}
+    if not unset:
+        return settings
+    values = passwords.load_or_create(settings.stack.secrets_file, list(unset.values()))
+    updates: dict[str, dict[str, SecretStr]] = {}
+    for (section, field), name in unset.items():
+        updates.setdefault(section, {})[field] = SecretStr(values[name])
+    return settings.model_copy(update={
+        section: getattr(settings, section).model_copy(update=fields)
+        for section, fields in updates.items()})
 
 
 @functools.cache
@@ -518,7 +542,7 @@ def settings_table() -> list[tuple[str, str, str]]:
         for name, field in cls.model_fields.items():
             default = field.default
             if isinstance(default, SecretStr):
-                default = "(secret)"
+                default = "(secret)" if default.get_secret_value() else "(generated)"
             elif isinstance(default, Path):
                 default = str(default).replace(str(PROJECT_ROOT), ".")
             elif isinstance(default, list):

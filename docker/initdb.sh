@@ -1,12 +1,22 @@
 #!/bin/sh
 # Runs once in the postgres image's first start: the same sql/ files as
-# `binance-cdc stack up`, with the same psql variables.
+# `binance-cdc stack up`, with the same psql variables. They reach psql on stdin
+# as \set lines, not on its command line, which every user can read (ps): the
+# passwords are among them.
 set -e
-psql() { command psql -X -q -v ON_ERROR_STOP=1 --username postgres \
-  -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" \
-  -v debezium_user="$DEBEZIUM_USER" -v debezium_password="$DEBEZIUM_PASSWORD" \
-  -v database="$APP_DATABASE" -v schema=binance "$@"; }
-psql -d postgres -f /binance-cdc/sql/01_roles.sql
+quote() { printf "'%s'" "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e "s/'/''/g")"; }
+variables() {
+  for pair in "app_user=$APP_USER" "app_password=$APP_PASSWORD" \
+              "debezium_user=$DEBEZIUM_USER" "debezium_password=$DEBEZIUM_PASSWORD" \
+              "database=$APP_DATABASE" "schema=binance"; do
+    printf '\\set %s %s\n' "${pair%%=*}" "$(quote "${pair#*=}")"
+  done
+}
+run() {  # database, user, file
+  { variables; printf '\\i %s\n' "$(quote "$3")"; } |
+    command psql -X -q -v ON_ERROR_STOP=1 --username "$2" -d "$1"
+}
+run postgres postgres /binance-cdc/sql/01_roles.sql
 for f in /binance-cdc/sql/0[2-9]_*.sql; do
-  psql --username "$APP_USER" -d "$APP_DATABASE" -f "$f"
+  run "$APP_DATABASE" "$APP_USER" "$f"
 done

@@ -41,12 +41,20 @@ ALTER PUBLICATION binance_cdc SET TABLE
     :"schema".daily_ticker, :"schema".latest_prices,
     :"schema".debezium_heartbeat, :"schema".debezium_signal;
 
--- Debezium may read the schema (for snapshots) and write only its helpers.
+-- Debezium reads exactly the published tables (snapshots) and writes only its
+-- helpers: not extraction_runs, not live_trades, nothing created later. The
+-- revokes make clusters set up by earlier versions (SELECT on the whole schema)
+-- converge to this; one transaction, so a running snapshot never sees a gap.
+BEGIN;
 SELECT format('GRANT USAGE ON SCHEMA %I TO %I', :'schema', :'debezium_user') \gexec
-SELECT format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I', :'schema', :'debezium_user') \gexec
-SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT ON TABLES TO %I',
+SELECT format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE ALL ON TABLES FROM %I',
               :'schema', :'debezium_user') \gexec
+SELECT format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', :'schema', :'debezium_user') \gexec
+SELECT format('GRANT SELECT ON %s TO %I',
+              string_agg(format('%I.%I', schemaname, tablename), ', '), :'debezium_user')
+FROM pg_publication_tables WHERE pubname = 'binance_cdc' \gexec
 SELECT format('GRANT INSERT, UPDATE ON %I.debezium_heartbeat TO %I', :'schema',
               :'debezium_user') \gexec
 SELECT format('GRANT INSERT, UPDATE, DELETE ON %I.debezium_signal TO %I', :'schema',
               :'debezium_user') \gexec
+COMMIT;

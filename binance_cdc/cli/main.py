@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "binance_cdc.cli.status_cmd",
     "binance_cdc.cli.consume_cmd",
     "binance_cdc.cli.dead_letters_cmd",
+    "binance_cdc.cli.psql_cmd",
     "binance_cdc.cli.exporter_cmd",
 )
 
@@ -67,7 +68,13 @@ def configure_logging(debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # A command that wraps another tool (psql) takes the arguments it does not know itself
+    # and hands them on; every other command refuses them as argparse would.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not hasattr(args, "passthrough"):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if hasattr(args, "passthrough"):
+        args.passthrough = unknown
     configure_logging(args.debug)
     try:
         settings = load_settings()

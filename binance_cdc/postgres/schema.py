@@ -58,15 +58,46 @@ def psql_variables(pg: PostgresSettings) -> dict[str, str]:
     }
 
 
-def run_sql_file(pg: PostgresSettings, path: Path, *, as_admin: bool, database: str) -> None:
+def psql_quote(value: str) -> str:
+    """``value`` as a single-quoted argument of a psql meta-command (``\\set name 'value'``)."""
+    escaped = (value.replace("\\", "\\\\").replace("'", "''")
+               .replace("\n", "\\n").replace("\r", "\\r"))
+    return f"'{escaped}'"
+
+
+def psql_invocation(pg: PostgresSettings, path: Path, *, as_admin: bool,
+                    database: str) -> tuple[list[str], str, dict[str, str]]:
+    """argv, stdin and environment that run ``path`` through psql.
+
+    The variables (passwords among them) travel on stdin as ``\\set`` lines and the
+    login password in the environment: a command line is readable by every user (ps).
+    """
+    argv, env = psql_login(pg, as_admin=as_admin, database=database)
+    stdin = "".join(f"\\set {name} {psql_quote(value)}\n"
+                    for name, value in psql_variables(pg).items())
+    stdin += f"\\i {psql_quote(str(path))}\n"
+    return [*argv, "-X", "-q", "-v", "ON_ERROR_STOP=1"], stdin, env
+
+
+def psql_login(pg: PostgresSettings, *, as_admin: bool = False,
+               database: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """psql's argv and environment to log in as the project's role (or the superuser).
+
+    The password goes in the environment (PGPASSWORD), which only the same OS user may read.
+    """
     user, password = ((pg.admin_user, pg.admin_password) if as_admin else (pg.user, pg.password))
-    argv = [_psql(pg), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.host, "-p", str(pg.port),
-            "-U", user, "-d", database, "-f", str(path)]
-    for name, value in psql_variables(pg).items():
-        argv += ["-v", f"{name}={value}"]
+    argv = [_psql(pg), "-h", pg.host, "-p", str(pg.port), "-U", user, "-d",
+            database or pg.database]
     env = {**os.environ, "PGPASSWORD": password.get_secret_value(), "PGCONNECT_TIMEOUT": "5"}
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    return argv, env
+
+
+def run_sql_file(pg: PostgresSettings, path: Path, *, as_admin: bool, database: str) -> None:
+    argv, stdin, env = psql_invocation(pg, path, as_admin=as_admin, database=database)
+    result = subprocess.run(argv, input=stdin, env=env, capture_output=True,  # noqa: S603
+                            text=True, check=False)
     if result.returncode != 0:
+        user = pg.admin_user if as_admin else pg.user
         raise StoreError(f"{path.name} failed as {user} on {database}: {result.stderr.strip()}")
 
 

@@ -118,3 +118,17 @@ def test_compose_connect_limits_its_config_providers_like_the_local_worker() -> 
     env = _compose()["services"]["connect"]["environment"]
     assert env["CONNECT_CONFIG_PROVIDERS"] == "env"
     assert env["CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN"] == "BINANCE_CDC_[A-Z_]+"
+
+
+def test_compose_has_no_built_in_password() -> None:
+    found = {}
+    for name, service in _compose()["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if "PASSWORD" in key:
+                found[f"{name}.{key}"] = str(value)
+    assert len(found) == 4, found
+    for where, value in found.items():
+        # ${VAR:?message}: compose refuses to start without it; no ${VAR:-default}.
+        assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", value), (where, value)
+    init = (PROJECT_ROOT / "docker" / "initdb.sh").read_text()
+    assert "-v app_password" not in init and "\\set" in init  # on psql's stdin, not its argv

@@ -26,8 +26,8 @@ class CassandraService(Service):
         return self.stack.logs_dir / "cassandra" / "system.log"
 
     def ports(self) -> list[Port]:
-        return [self.port("port"), self.port("storage_port"), self.port("jmx_port"),
-                *self.metrics_ports()]
+        jmx = [self.port("jmx_port")] if self.settings.cassandra.jmx_port else []
+        return [self.port("port"), self.port("storage_port"), *jmx, *self.metrics_ports()]
 
     def prepare(self) -> None:
         cass = self.settings.cassandra
@@ -51,7 +51,9 @@ class CassandraService(Service):
                 f"-Dcassandra.storagedir={self.data_dir}",
                 f"-Dcassandra.logdir={self.log_file.parent}",
                 f"-Dlogback.configurationFile={CONF / 'logback.xml'}",
-                f"-Dcassandra.jmx.local.port={cass.jmx_port}",
+                # JMX only when asked for (nodetool): it has no password, so off by default;
+                # the metrics agent reads the MBeans in-process and needs no port.
+                *([f"-Dcassandra.jmx.local.port={cass.jmx_port}"] if cass.jmx_port else []),
                 f"-Dcassandra.native_transport_port={cass.port}",
                 "-cp", classpath(self.stack, "cassandra"),
                 "org.apache.cassandra.service.CassandraDaemon"]

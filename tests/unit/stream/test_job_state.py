@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from binance_cdc.stream.job_state import STATE_FILE, StateFile, read_state
@@ -16,8 +17,18 @@ def _as_if_written_by(path: Path, pid: int) -> None:
                                                 f'"pid": {pid}'))
 
 
+def _started(argv: list[str]) -> subprocess.Popen:
+    """A process whose command line is already its own (right after fork it is ours)."""
+    job = subprocess.Popen(argv)
+    deadline = time.monotonic() + 10
+    while argv[-1].encode() not in Path(f"/proc/{job.pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return job
+
+
 def test_a_running_job_then_a_restarting_query_then_recovery_then_stop(tmp_path: Path) -> None:
-    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "binance_cdc"])
+    job = _started([sys.executable, "-c", "import time; time.sleep(60)", "binance_cdc"])
     try:
         state = StateFile(tmp_path)
         state.running()
