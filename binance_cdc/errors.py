@@ -28,6 +28,7 @@ Adapters translate their library's errors in one place and chain the original
     ├── BrokerError                 the Kafka broker (metadata, offsets, consuming)
     ├── StreamError                 the Spark job
     └── SinkError                   Cassandra
+        └── CassandraLoginError     the node refused the role or its password
 """
 
 from __future__ import annotations
@@ -217,3 +218,7 @@ class StreamError(BinanceCdcError):
 
 class SinkError(BinanceCdcError):
     """Cassandra refused or lost a write."""
+
+
+class CassandraLoginError(SinkError):
+    """Cassandra answered and refused the role or its password: waiting does not help."""

@@ -75,6 +75,11 @@ class StackSettings(BaseSettings):
         """The generated passwords (binance_cdc/passwords.py)."""
         return self.home / "secrets.env"
 
+    @property
+    def cqlsh_credentials(self) -> Path:
+        """cqlsh's --credentials file for CASSANDRA_USER, written by `stack up` (mode 0600)."""
+        return self.home / "cqlsh-credentials"
+
 
 class PostgresSettings(BaseSettings):
     """The PostgreSQL server holding the `binance` schema."""
@@ -180,6 +185,14 @@ class CassandraSettings(BaseSettings):
     """CQL contact point."""
     port: int = 9042
     """CQL native transport port."""
+    user: str = "binance_cdc"
+    """Role the stream, verify and the exporter log in with (reads and writes the keyspace only)."""
+    password: SecretStr = SecretStr("")
+    """Password of CASSANDRA_USER (unset: generated into STACK_HOME/secrets.env)."""
+    admin_user: str = "binance_cdc_admin"
+    """Superuser role: creates the keyspace, its tables and CASSANDRA_USER."""
+    admin_password: SecretStr = SecretStr("")
+    """Password of CASSANDRA_ADMIN_USER (unset: generated into STACK_HOME/secrets.env)."""
     storage_port: int = 7000
     """Inter-node port (bound even by a single node)."""
     jmx_port: int = 0

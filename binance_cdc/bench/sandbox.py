@@ -29,6 +29,7 @@ from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.sink.query_tables import QueryTable
+from binance_cdc.sink.roles import grant_keyspace
 from binance_cdc.sink.schema import schema_statements
 from binance_cdc.verify.canonical import epoch_ms
 
@@ -78,9 +79,10 @@ class Sandbox:
             raise StoreError(f"cannot create the sandbox schema {self.name}: {exc}") from exc
 
     def _create_cassandra(self) -> None:
-        with cassandra_session(self.settings.cassandra, timeout_s=10) as session:
+        with cassandra_session(self.settings.cassandra, timeout_s=10, admin=True) as session:
             for statement in schema_statements(self.settings.cassandra):
                 session.execute(statement, timeout=60)
+            grant_keyspace(session, self.settings.cassandra)
             # Throwaway data: no commit log, so loading costs the node less.
             session.execute(f'ALTER KEYSPACE "{self.name}" WITH durable_writes = false',
                             timeout=60)
@@ -95,7 +97,7 @@ class Sandbox:
         except (psycopg.Error, StoreError) as exc:
             log.warning("could not drop the sandbox schema %s: %s", self.name, exc)
         try:
-            with cassandra_session(self.settings.cassandra, timeout_s=10) as session:
+            with cassandra_session(self.settings.cassandra, timeout_s=10, admin=True) as session:
                 session.execute(f'DROP KEYSPACE IF EXISTS "{self.name}"',
                                 timeout=60)
         except SinkError as exc:

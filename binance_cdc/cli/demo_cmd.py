@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import time
+from pathlib import Path
 
-from binance_cdc.settings import Settings
+from binance_cdc.settings import PROJECT_ROOT, Settings
 
 SHOWCASE = (
     ("Latest prices", "SELECT symbol, price, updated_at FROM latest_prices WHERE symbol IN ({symbols})"),
@@ -28,7 +29,8 @@ SHOWCASE = (
 
 NEXT_STEPS = """\
 Everything is still running. Look further:
-  cqlsh {host} {port} -f cassandra/queries.cql     the questions users ask, as CQL
+  cqlsh --credentials {credentials} {host} {port} -f cassandra/queries.cql
+                                                    the questions users ask, as CQL
   binance-cdc status                              services, connector, lag, last batch
   {prometheus}/alerts{pad}Prometheus: every stage's metrics, the alerts
   binance-cdc verify                              Postgres vs Cassandra, row for row
@@ -80,8 +82,14 @@ def run_demo_cmd(args: argparse.Namespace, settings: Settings) -> int:
     prometheus = settings.prometheus.url
     print(NEXT_STEPS.format(host=cass.host, port=cass.port, sim=settings.simulator.url,
                             prometheus=prometheus, pad=" " * max(1, 41 - len(prometheus)),
-                            live_log=settings.stack.logs_dir / "live-trades.log"))
+                            live_log=settings.stack.logs_dir / "live-trades.log",
+                            credentials=_relative(settings.stack.cqlsh_credentials)))
     return 0
+
+
+def _relative(path: Path) -> Path:
+    """``path`` as the README shows it when it lies in the project (the demo's cwd)."""
+    return path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
 
 
 def run_stop(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from string import Template
 from binance_cdc.errors import SinkError
 from binance_cdc.settings import PROJECT_ROOT, CassandraSettings
 from binance_cdc.sink.connection import cassandra_session
+from binance_cdc.sink.roles import grant_keyspace
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,14 @@ def apply_schema(cass: CassandraSettings) -> int:
     from cassandra import DriverException
 
     statements = schema_statements(cass)
-    with cassandra_session(cass, timeout_s=10) as session:
+    # As the superuser: the stream's own role may only read and write the keyspace.
+    with cassandra_session(cass, timeout_s=10, admin=True) as session:
         for statement in statements:
             try:
                 session.execute(statement, timeout=60)
             except DriverException as exc:
                 first_line = statement.splitlines()[0]
                 raise SinkError(f"Cassandra refused `{first_line}`: {exc}") from exc
+        grant_keyspace(session, cass)
     log.info("Cassandra keyspace %s ready (%d statements)", cass.keyspace, len(statements))
     return len(statements)

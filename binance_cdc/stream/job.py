@@ -90,6 +90,10 @@ def configure(session: SparkSession, settings: Settings) -> None:
         "spark.sql.session.timeZone": "UTC",
         "spark.cassandra.connection.host": cass.host,
         "spark.cassandra.connection.port": str(cass.port),
+        # The stream's role (SELECT and MODIFY on the keyspace only); Spark's UI and logs
+        # redact keys with "password" in them.
+        "spark.cassandra.auth.username": cass.user,
+        "spark.cassandra.auth.password": cass.password.get_secret_value(),
         # Keep the connector's session between micro-batches (default 5 s).
         "spark.cassandra.connection.keepAliveMS": "60000",
         "spark.cassandra.output.consistency.level": cass.write_consistency,

@@ -12,7 +12,8 @@ from tests.e2e.conftest import plain_env
 
 pytestmark = pytest.mark.cassandra
 
-COMMAND = ["cqlsh", "127.0.0.1", "9042", "-f", "cassandra/queries.cql"]
+COMMAND = ["cqlsh", "--credentials", ".stack/cqlsh-credentials", "127.0.0.1", "9042", "-f",
+           "cassandra/queries.cql"]
 
 
 def test_the_readme_cqlsh_command_runs_every_query(settings: Settings) -> None:

@@ -66,7 +66,7 @@ def test_cassandra_is_5_0_and_creates_and_drops_a_keyspace(settings: Settings,
                                                            unique_name: str) -> None:
     from binance_cdc.sink.connection import cassandra_session
 
-    with cassandra_session(settings.cassandra, timeout_s=10) as session:
+    with cassandra_session(settings.cassandra, timeout_s=10, admin=True) as session:
         version = session.execute("SELECT release_version FROM system.local").one().release_version
         assert version.startswith("5.0.")
         session.execute(f"CREATE KEYSPACE {unique_name} WITH replication = "

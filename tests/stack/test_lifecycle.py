@@ -118,7 +118,7 @@ def _write_markers(settings: Settings, name: str) -> None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {MARKER_SCHEMA}")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {MARKER_SCHEMA}.markers (name text)")
         conn.execute(f"INSERT INTO {MARKER_SCHEMA}.markers VALUES (%s)", (name,))
-    with cassandra_session(settings.cassandra, timeout_s=10) as session:
+    with cassandra_session(settings.cassandra, timeout_s=10, admin=True) as session:
         session.execute(f"CREATE KEYSPACE {name} WITH replication = "
                         "{'class': 'SimpleStrategy', 'replication_factor': 1}")
     from confluent_kafka.admin import AdminClient, NewTopic

@@ -30,7 +30,9 @@ def test_first_use_writes_random_passwords_only_its_owner_reads(tmp_path: Path) 
               pg.debezium_password.get_secret_value()]
     assert len(set(values)) == 3 and all(len(v) >= 32 for v in values)
     assert not {"binance", "postgres", "debezium"} & set(values)
-    assert passwords.read(path) == dict(zip(NAMES, values, strict=True))
+    stored = passwords.read(path)
+    assert {name: stored[name] for name in NAMES} == dict(zip(NAMES, values, strict=True))
+    assert set(stored) == {"CASSANDRA_PASSWORD", "CASSANDRA_ADMIN_PASSWORD", *NAMES}
     # The next command reads the same passwords; nothing is generated twice.
     again = with_generated_passwords(_settings(tmp_path / "stack")).postgres
     assert again.admin_password.get_secret_value() == pg.admin_password.get_secret_value()
@@ -60,8 +62,8 @@ def test_a_password_added_later_is_generated_and_the_others_kept(tmp_path: Path)
 
 def test_the_first_writer_wins_when_two_commands_start_together(tmp_path: Path) -> None:
     path = tmp_path / "secrets.env"
-    assert passwords.write_private(path, {"A": "one"}, replace=False)
-    assert not passwords.write_private(path, {"A": "two"}, replace=False)
+    assert passwords.write_private(path, "A=one\n", replace=False)
+    assert not passwords.write_private(path, "A=two\n", replace=False)
     assert passwords.read(path) == {"A": "one"}
     assert [p.name for p in tmp_path.iterdir()] == ["secrets.env"]  # no temporary file left
 

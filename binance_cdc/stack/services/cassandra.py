@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from binance_cdc.settings import PROJECT_ROOT
+from pydantic import SecretStr
+
+from binance_cdc.errors import CassandraLoginError
+from binance_cdc.settings import PROJECT_ROOT, Settings
+from binance_cdc.sink.roles import cql_name, cql_string, role_exists
 from binance_cdc.stack.jars import classpath, find_jar
 from binance_cdc.stack.services.base import Port, Service
 from binance_cdc.stack.templates import render
 
+log = logging.getLogger(__name__)
+
 CONF = PROJECT_ROOT / "cassandra"
+
+# The superuser (and password) a node with PasswordAuthenticator creates when it has no role.
+DEFAULT_SUPERUSER = "cassandra"
+
+
+def write_cqlsh_credentials(settings: Settings) -> None:
+    """cqlsh's credentials file for CASSANDRA_USER (0600): `cqlsh --credentials FILE`."""
+    from binance_cdc.passwords import write_private
+
+    cass = settings.cassandra
+    write_private(settings.stack.cqlsh_credentials,
+                  f"[plain_text_auth]\nusername = {cass.user}\n"
+                  f"password = {cass.password.get_secret_value()}\n", replace=True)
 
 
 class CassandraService(Service):
@@ -54,6 +74,8 @@ class CassandraService(Service):
                 # JMX only when asked for (nodetool): it has no password, so off by default;
                 # the metrics agent reads the MBeans in-process and needs no port.
                 *([f"-Dcassandra.jmx.local.port={cass.jmx_port}"] if cass.jmx_port else []),
+                # The default superuser at once, so the launcher can replace it at once.
+                "-Dcassandra.superuser_setup_delay_ms=0",
                 f"-Dcassandra.native_transport_port={cass.port}",
                 "-cp", classpath(self.stack, "cassandra"),
                 "org.apache.cassandra.service.CassandraDaemon"]
@@ -61,6 +83,44 @@ class CassandraService(Service):
     def probe(self) -> str:
         from binance_cdc.sink.connection import cassandra_session
 
-        with cassandra_session(self.settings.cassandra, timeout_s=3) as session:
-            row = session.execute("SELECT release_version FROM system.local", timeout=5).one()
+        try:
+            with cassandra_session(self.settings.cassandra, timeout_s=3, admin=True) as session:
+                row = session.execute("SELECT release_version FROM system.local", timeout=5).one()
+        except CassandraLoginError:
+            # A new node (only the default role): make ours with it; the next probe logs in.
+            self._create_superuser()
+            raise
         return f"Cassandra {row.release_version}"
+
+    def _create_superuser(self) -> None:
+        """A new node's only role is cassandra/cassandra: create CASSANDRA_ADMIN_USER with it.
+
+        Nothing if the default login is refused too (gone, or the node is not ready yet).
+        ``after_ready`` then drops the default role, logged in as ours.
+        """
+        from binance_cdc.sink.connection import cassandra_session
+
+        cass = self.settings.cassandra
+        default = cass.model_copy(update={"admin_user": DEFAULT_SUPERUSER,
+                                          "admin_password": SecretStr(DEFAULT_SUPERUSER)})
+        try:
+            with cassandra_session(default, timeout_s=3, admin=True) as session:
+                name = cql_name(cass.admin_user)
+                password = cql_string(cass.admin_password.get_secret_value())
+                if role_exists(session, cass.admin_user):  # CASSANDRA_ADMIN_USER=cassandra
+                    session.execute(f"ALTER ROLE {name} WITH PASSWORD = {password}", timeout=30)
+                else:
+                    session.execute(f"CREATE ROLE {name} WITH SUPERUSER = true AND LOGIN = true "
+                                    f"AND PASSWORD = {password}", timeout=30)
+        except CassandraLoginError:
+            return
+        log.info("cassandra: superuser %s created", cass.admin_user)
+
+    def after_ready(self) -> None:
+        from binance_cdc.sink.roles import drop_role, ensure_stream_role
+
+        cass = self.settings.cassandra
+        if cass.admin_user != DEFAULT_SUPERUSER and drop_role(cass, DEFAULT_SUPERUSER):
+            log.info("cassandra: the default superuser %s dropped", DEFAULT_SUPERUSER)
+        ensure_stream_role(cass)
+        write_cqlsh_credentials(self.settings)
