@@ -53,6 +53,8 @@ class StackSettings(BaseSettings):
     """How long `stack up` waits for one service to answer."""
     stop_timeout_s: float = 60.0
     """How long `stack down` waits for one service to exit before SIGKILL."""
+    os_user: str = "binance-cdc"
+    """Unprivileged account Kafka, Connect and Cassandra run as when launched by root (created)."""
 
     @property
     def jars_dir(self) -> Path:

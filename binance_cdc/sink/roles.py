@@ -75,10 +75,21 @@ def can_log_in(cass: CassandraSettings, *, admin: bool = False) -> bool:
 
 def grant_keyspace(session: Session, cass: CassandraSettings) -> None:
     """Grant the stream's role its permissions on CASSANDRA_KEYSPACE (an admin ``session``)."""
+    from cassandra import InvalidRequest
+
     row = session.execute("SELECT permissions FROM system_auth.role_permissions WHERE role = %s "
                           "AND resource = %s", (cass.user, f"data/{cass.keyspace}")).one()
     held = set(row.permissions or ()) if row else set()
     for permission in (p for p in STREAM_PERMISSIONS if p not in held):  # a repeat warns
-        session.execute(f"GRANT {permission} ON KEYSPACE {cql_name(cass.keyspace)} TO "
-                        f"{cql_name(cass.user)}", timeout=30)
+        try:
+            session.execute(f"GRANT {permission} ON KEYSPACE {cql_name(cass.keyspace)} TO "
+                            f"{cql_name(cass.user)}", timeout=30)
+        except InvalidRequest as exc:
+            if "AllowAllAuthorizer" not in str(exc):
+                raise
+            # A node without authorization (docker-compose's image): everyone may do anything.
+            log.warning("Cassandra at %s runs without authorization (AllowAllAuthorizer): "
+                        "the role %s is not limited to keyspace %s", cass.host, cass.user,
+                        cass.keyspace)
+            return
     log.debug("role %s may %s keyspace %s", cass.user, "/".join(STREAM_PERMISSIONS), cass.keyspace)

@@ -19,6 +19,7 @@ from pathlib import Path
 from binance_cdc.errors import PortTakenError, ServiceStartError, StackError
 from binance_cdc.settings import Settings
 from binance_cdc.stack import process
+from binance_cdc.stack.account import ensure_account, hand_over
 from binance_cdc.stack.jars import ensure_jars
 from binance_cdc.stack.ports import port_open, wait_port_free
 from binance_cdc.stack.services.base import Service
@@ -159,6 +160,10 @@ class Stack:
 
     def _spawn(self, service: Service) -> int:
         service.prepare()
+        user = service.run_as()
+        if user and service.unprivileged:
+            ensure_account(user)
+            hand_over(service.writable_paths(), user)
         pid = process.spawn(service.argv(), log_path=service.console_file, env=service.env(),
                             user=service.run_as())
         service.pid_file.write(pid)

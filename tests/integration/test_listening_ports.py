@@ -1,9 +1,12 @@
-"""What each service of the stack listens on: its declared ports, on 127.0.0.1, nothing else
-(no JMX port without a password, no admin plane on another interface). Read from /proc."""
+"""What each service of the stack listens on (its declared ports, on 127.0.0.1, nothing else:
+no JMX port without a password, no admin plane on another interface; read from /proc) and
+which account its JVM runs as."""
 
 from __future__ import annotations
 
 import os
+import pwd
+import subprocess
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
@@ -64,3 +67,14 @@ def test_a_service_listens_only_on_its_declared_loopback_ports(settings: Setting
     assert all(address.is_loopback for address, _ in found), (name, [(str(a), p) for a, p in found])
     if name == "cassandra":
         assert settings.cassandra.jmx_port == 0 and 7199 not in {p for _, p in found}
+
+
+@pytest.mark.parametrize("name", ["kafka", "connect", "cassandra"])
+def test_no_service_jvm_runs_as_root(settings: Settings, name: str) -> None:
+    pid = Stack(settings).services[name].pid_file.running_pid()
+    assert pid is not None, f"{name} is not running (`binance-cdc stack up`)"
+    owner = subprocess.run(["ps", "-o", "user=", "-p", str(pid)], capture_output=True, text=True,
+                           check=True, timeout=10).stdout.strip()
+    # Started by root (as CI does), the JVMs run as the project's own unprivileged account.
+    expected = settings.stack.os_user if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    assert owner == expected != "root", (name, owner)

@@ -33,6 +33,8 @@ class Service(abc.ABC):
     """The modules of jvm/pom.xml whose jars the service runs on (resolved before it starts)."""
     stop_signal: int = signal.SIGTERM
     """What `stack down` sends first (SIGKILL follows after STACK_STOP_TIMEOUT_S)."""
+    unprivileged: bool = False
+    """Run as STACK_OS_USER when the launcher runs as root (binance_cdc/stack/account.py)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -108,7 +110,11 @@ class Service(abc.ABC):
 
     def run_as(self) -> str | None:
         """OS user to run as (None: the launcher's own)."""
-        return None
+        return self.stack.os_user if self.unprivileged and os.geteuid() == 0 else None
+
+    def writable_paths(self) -> list[Path]:
+        """What the service writes, handed to its account before it starts."""
+        return [self.data_dir, self.stack.logs_dir]
 
     def env(self) -> dict[str, str]:
         return dict(os.environ)

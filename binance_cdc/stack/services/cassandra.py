@@ -36,6 +36,7 @@ class CassandraService(Service):
     name = "cassandra"
     settings_section = "cassandra"
     jar_modules = ("cassandra", "jmx")
+    unprivileged = True
 
     @property
     def yaml_file(self) -> Path:

@@ -17,6 +17,7 @@ class ConnectService(Service):
     name = "connect"
     settings_section = "connect"
     jar_modules = ("connect", "debezium", "jmx")
+    unprivileged = True
 
     @property
     def properties_file(self) -> Path:

@@ -28,6 +28,7 @@ class KafkaService(Service):
     name = "kafka"
     settings_section = "kafka"
     jar_modules = ("kafka", "jmx")
+    unprivileged = True
 
     @property
     def properties_file(self) -> Path:
