@@ -29,8 +29,7 @@ from binance_cdc.postgres.connection import connect
 from binance_cdc.settings import Settings
 from binance_cdc.sink.connection import cassandra_session
 from binance_cdc.sink.query_tables import QueryTable
-from binance_cdc.sink.roles import grant_keyspace
-from binance_cdc.sink.schema import schema_statements
+from binance_cdc.sink.schema import apply_schema
 from binance_cdc.verify.canonical import epoch_ms
 
 if TYPE_CHECKING:
@@ -79,10 +78,8 @@ class Sandbox:
             raise StoreError(f"cannot create the sandbox schema {self.name}: {exc}") from exc
 
     def _create_cassandra(self) -> None:
+        apply_schema(self.settings.cassandra)  # the keyspace, its tables, the stream role's grants
         with cassandra_session(self.settings.cassandra, timeout_s=10, admin=True) as session:
-            for statement in schema_statements(self.settings.cassandra):
-                session.execute(statement, timeout=60)
-            grant_keyspace(session, self.settings.cassandra)
             # Throwaway data: no commit log, so loading costs the node less.
             session.execute(f'ALTER KEYSPACE "{self.name}" WITH durable_writes = false',
                             timeout=60)

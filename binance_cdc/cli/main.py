@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     # A command that wraps another tool (psql) takes the arguments it does not know itself
     # and hands them on; every other command refuses them as argparse would.
     args, unknown = parser.parse_known_args(argv)
-    if unknown and not hasattr(args, "passthrough"):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if hasattr(args, "passthrough"):
         args.passthrough = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     configure_logging(args.debug)
     try:
         settings = load_settings()

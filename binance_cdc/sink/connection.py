@@ -57,8 +57,9 @@ def cassandra_session(cass: CassandraSettings, *, keyspace: str | None = None,
     try:
         try:
             session = cluster.connect(keyspace)
-        except NoHostAvailable as exc:
-            refused = [e for e in exc.errors.values() if isinstance(e, AuthenticationFailed)]
+        except (NoHostAvailable, DriverException, OSError) as exc:
+            errors = exc.errors.values() if isinstance(exc, NoHostAvailable) else ()
+            refused = [e for e in errors if isinstance(e, AuthenticationFailed)]
             if refused:
                 fields = ("admin_user", "admin_password") if admin else ("user", "password")
                 names = "/".join(env_var_for("cassandra", f) for f in fields)
@@ -66,9 +67,6 @@ def cassandra_session(cass: CassandraSettings, *, keyspace: str | None = None,
                     f"Cassandra at {cass.host}:{cass.port} refused the login of role "
                     f"{login(cass, admin=admin)[0]!r}: {refused[0]}; check {names} "
                     "(`binance-cdc stack up` creates the roles)") from exc
-            raise SinkError(f"cannot reach Cassandra at {cass.host}:{cass.port} ({exc}); is it "
-                            "running? (`binance-cdc stack status`)", retryable=True) from exc
-        except (DriverException, OSError) as exc:
             raise SinkError(f"cannot reach Cassandra at {cass.host}:{cass.port} ({exc}); is it "
                             "running? (`binance-cdc stack status`)", retryable=True) from exc
         finally:

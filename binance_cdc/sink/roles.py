@@ -65,9 +65,10 @@ def role_exists(session: Session, name: str) -> bool:
                            (name,)).one() is not None
 
 
-def can_log_in(cass: CassandraSettings, *, admin: bool = False) -> bool:
+def can_log_in(cass: CassandraSettings) -> bool:
+    """Whether CASSANDRA_USER logs in with CASSANDRA_PASSWORD."""
     try:
-        with cassandra_session(cass, timeout_s=10, admin=admin):
+        with cassandra_session(cass, timeout_s=10):
             return True
     except CassandraLoginError:
         return False
